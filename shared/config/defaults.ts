@@ -1,0 +1,51 @@
+/**
+ * Every default in algoplanes is defined here, once. Code that needs a default imports it from here;
+ * env overrides are parsed in env.ts.
+ */
+export const DEFAULTS = {
+  accountId: 'paper-1',
+  instrument: { venue: 'SIM', tickSize: 0.01, lotSize: 0.001, multiplier: 1, quoteCurrency: 'USD' },
+  backtest: {
+    strategy: 'sma-cross',
+    cash: 100_000,
+    sizing: 'fixed-qty' as const,
+    quantity: 1,
+    notional: 10_000,
+    fillModel: 'next-bar-open' as const,
+    makerFeeBps: 0,
+    takerFeeBps: 0,
+    latencyUs: 0,
+    longOnly: true,
+    outDir: 'reports/latest',
+  },
+  risk: {
+    maxPositionQty: 1_000_000,
+    maxPositionNotional: 10_000_000,
+    maxGrossExposure: 50_000_000,
+    maxNetExposure: 50_000_000,
+    maxDailyLoss: 1_000_000,
+    maxOrderNotional: 10_000_000,
+    /** Reject limit/market orders priced more than this fraction away from last/mid. */
+    priceCollarPct: 0.1,
+    maxOrdersPerSecond: 1_000,
+    restrictedSymbols: [] as string[],
+    /** Daily loss at this fraction of the limit moves trading to REDUCING before HALTED. */
+    reducingAtLossFraction: 0.8,
+  },
+  quality: {
+    /** Robust z-score (median/MAD of returns) above which a price move is an outlier. */
+    outlierZ: 12,
+    outlierWindow: 100,
+    /** A feed silent for longer than this (event time) is flagged stale. */
+    staleAfterUs: 60_000_000,
+  },
+  ofi: { intervalUs: 1_000_000 },
+  costModel: {
+    /** Prior for the learned model bps = a + b*spreadBps + c*volBps*sqrt(participation). */
+    a: 0,
+    b: 0.5,
+    c: 1,
+    /** Forgetting factor of the recursive least squares fit (1 = never forget). */
+    forgetting: 0.999,
+  },
+} as const;
