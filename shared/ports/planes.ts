@@ -66,3 +66,24 @@ export interface Strategy {
   snapshot?(): unknown;
   restore?(state: unknown): void;
 }
+
+/** Market conditions a cost estimate depends on. */
+export interface CostFeatures {
+  /** Quoted spread in basis points of mid (0 when unknown, e.g. bar data). */
+  spreadBps: number;
+  /** Recent volatility of returns, in basis points per bar/interval. */
+  volBps: number;
+  /** Order quantity divided by recent traded volume per bar/interval (0..1+). */
+  participation: number;
+}
+
+/** The transaction-cost model as seen by portfolio sizing and the paper broker. */
+export interface CostEstimator {
+  /** Expected one-way cost in basis points (implementation shortfall vs arrival mid). */
+  estimateBps(symbol: string, features: CostFeatures): number;
+}
+
+/** Read-only L2 book as the paper broker walks it: levels best first. */
+export interface BookView {
+  levels(side: 'bid' | 'ask'): readonly (readonly [price: number, size: number])[];
+}
