@@ -1,0 +1,23 @@
+export type { Bus, BusMessage, MessageHandler, PublishItem, PublishOptions, SubscribeOptions, Subscription } from './types.ts';
+export { MemoryBus } from './memory.ts';
+export { NatsBus, type NatsBusOptions } from './nats.ts';
+export { KafkaBus, type KafkaBusOptions } from './kafka.ts';
+export { FAMILIES, KAFKA_TOPICS, subjects, allOf, escapeToken, unescapeToken, familyOf, kafkaAddress, subjectMatches, type Family } from './subjects.ts';
+export { withRetry, RetriesExhaustedError, type RetryOptions } from './retry.ts';
+export { DeadLetterSchema, DEAD_LETTER_SCHEMA, MAX_REDELIVERIES, publishDeadLetter, type DeadLetter } from './dlq.ts';
+export { decodeEnvelope, encodeEnvelope } from './codec.ts';
+export {
+  applyNats,
+  applyKafka,
+  listNats,
+  infoNats,
+  loadNatsConfig,
+  loadKafkaTopics,
+  differingFields,
+  DEFAULT_NATS_DIR,
+  DEFAULT_KAFKA_FILE,
+  type ApplyResult,
+  type KafkaTopicSpec,
+  type NatsDesiredState,
+  type StreamSummary,
+} from './provision.ts';

@@ -1,0 +1,60 @@
+import type { Envelope } from '../domain/envelope.ts';
+
+/** A delivered message. Handlers settle it explicitly; an unsettled message is acked when the handler resolves. */
+export interface BusMessage {
+  readonly subject: string;
+  readonly envelope: Envelope;
+  /** 0 on first delivery. */
+  readonly redeliveries: number;
+  /** Broker sequence (stream seq / partition offset) when the adapter has one. */
+  readonly seq: number;
+  ack(): void;
+  /** Redeliver later (retriable failure). */
+  nak(delayMs?: number): void;
+  /** Never redeliver (poison message; the caller dead-letters it). */
+  term(reason: string): void;
+  readonly settled: boolean;
+}
+
+export type MessageHandler = (msg: BusMessage) => void | Promise<void>;
+
+export interface SubscribeOptions {
+  /** Durable consumer name (NATS durable / Kafka group id). Provisioned, never created implicitly. */
+  durable?: string;
+  /** Stream the durable lives in (NATS); derived from the subject when omitted. */
+  stream?: string;
+  /** Competing consumers: instances with the same queue share the work. */
+  queue?: string;
+  /** Max messages handed out and not yet settled. */
+  maxInFlight?: number;
+}
+
+export interface PublishOptions {
+  /** Broker-side dedup id (JetStream Nats-Msg-Id); defaults to the envelope id. */
+  msgId?: string;
+  /** Hot path: skip the broker ack (core publish into the stream subject). */
+  fireAndForget?: boolean;
+}
+
+export interface Subscription {
+  readonly subject: string;
+  /** Stops fetching, waits for in-flight handlers, settles nothing more. */
+  close(): Promise<void>;
+}
+
+export interface PublishItem {
+  readonly subject: string;
+  readonly envelope: Envelope;
+  readonly msgId?: string;
+}
+
+export interface Bus {
+  readonly kind: 'memory' | 'nats' | 'kafka';
+  publish(subject: string, envelope: Envelope, opts?: PublishOptions): Promise<void>;
+  /** Publishes many messages with one round trip (or none when fireAndForget). */
+  publishBatch(items: readonly PublishItem[], opts?: { fireAndForget?: boolean }): Promise<void>;
+  subscribe(subject: string, handler: MessageHandler, opts?: SubscribeOptions): Promise<Subscription>;
+  /** Throws a ConfigError naming `algoplanes streams apply` / `topics apply` when a stream/topic is missing. */
+  assertProvisioned(subjects: readonly string[]): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,137 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makeEnvelope } from '../../../shared/domain/envelope.ts';
+import { ValidationError, TransientError, ConfigError } from '../../../shared/util/errors.ts';
+import { NatsBus, applyNats, infoNats, listNats, loadNatsConfig, subjects, DeadLetterSchema, type BusMessage } from '../../../shared/bus/index.ts';
+import { startNatsServer } from '../../helpers/nats-server.ts';
+
+type Server = Awaited<ReturnType<typeof startNatsServer>>;
+let server: Server;
+let bus: NatsBus;
+
+const env = (n: number, id?: string) => makeEnvelope('test.v1', { n }, { producer: 'test', id });
+
+async function until<T>(fn: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+beforeAll(async () => {
+  server = await startNatsServer();
+  bus = await NatsBus.connect({ url: server.url, name: 'bus-test' });
+});
+afterAll(async () => {
+  await bus?.close();
+  await server?.stop();
+});
+
+describe('NATS JetStream bus', () => {
+  it('refuses to publish or subscribe before provisioning, naming the command to run', async () => {
+    await expect(bus.publish(subjects.intents('BTC'), env(1))).rejects.toThrow(/algoplanes streams apply/);
+    await expect(bus.assertProvisioned([subjects.marketEvents('BTC')])).rejects.toBeInstanceOf(ConfigError);
+  });
+
+  it('applies stream/consumer JSON idempotently: create, then no-op, then update on change', async () => {
+    const desired = loadNatsConfig('local/nats');
+    const first = await applyNats(bus.jsm, desired);
+    expect(first.filter((r) => r.action === 'created').length).toBe(desired.streams.length + desired.consumers.length);
+    const second = await applyNats(bus.jsm, desired);
+    expect(second.every((r) => r.action === 'unchanged')).toBe(true);
+
+    const dir = mkdtempSync(join(tmpdir(), 'algoplanes-nats-cfg-'));
+    try {
+      cpSync('local/nats', dir, { recursive: true });
+      const file = join(dir, 'streams', 'SIGNALS.json');
+      const cfg = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+      cfg.max_age = 3_600_000_000_000;
+      writeFileSync(file, JSON.stringify(cfg));
+      const third = await applyNats(bus.jsm, loadNatsConfig(dir));
+      expect(third.find((r) => r.name === 'SIGNALS')).toMatchObject({ action: 'updated', changed: ['max_age'] });
+      await applyNats(bus.jsm, desired);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const names = (await listNats(bus.jsm)).map((s) => s.name);
+    expect(names).toEqual(['EXECUTIONS', 'MARKET', 'ORDERS', 'RECORD', 'SIGNALS', 'SYSTEM']);
+    const info = await infoNats(bus.jsm, 'MARKET');
+    expect(info.consumers.length).toBe(3);
+    await expect(infoNats(bus.jsm, 'NOPE')).rejects.toThrow(/streams apply/);
+  });
+
+  it('rejects a durable that was not provisioned instead of creating it', async () => {
+    await expect(bus.subscribe(subjects.intents('>').replace('_3E', '>'), () => undefined, { durable: 'ghost' })).rejects.toThrow(/ghost.*streams apply/s);
+  });
+
+  it('dedups JetStream publishes by msgID', async () => {
+    const e = env(7);
+    await bus.publish(subjects.signals('ETH/USD'), e);
+    await bus.publish(subjects.signals('ETH/USD'), e);
+    const si = await bus.jsm.streams.info('SIGNALS');
+    expect(si.state.messages).toBe(1);
+    expect(si.state.first_seq).toBe(1);
+  });
+
+  it('delivers to a durable pull consumer with explicit ack, redelivers on nak, dead-letters on term', async () => {
+    const seen: { n: number; redeliveries: number }[] = [];
+    const sub = await bus.subscribe('orders.intents.>', async (m: BusMessage) => {
+      const n = (m.envelope.data as { n: number }).n;
+      seen.push({ n, redeliveries: m.redeliveries });
+      if (n === 2 && m.redeliveries === 0) throw new TransientError('FLAKY', 'first attempt fails');
+      if (n === 3) throw new ValidationError('BAD_PAYLOAD', 'n=3 is poison', 'field n');
+    }, { durable: 'order-worker' });
+    await bus.publishBatch([1, 2, 3].map((n) => ({ subject: subjects.intents('BTC-PERP'), envelope: env(n) })));
+    await until(() => (seen.length >= 4 ? true : undefined), 'deliveries');
+    await sub.close();
+    expect(seen).toEqual([
+      { n: 1, redeliveries: 0 },
+      { n: 2, redeliveries: 0 },
+      { n: 3, redeliveries: 0 },
+      { n: 2, redeliveries: 1 },
+    ]);
+    // Work queue: acked intents leave the stream. nats-server 2.9 keeps a terminated message (no more
+    // redelivery); its copy with the reason lives in the DLQ.
+    await until(async () => ((await bus.jsm.streams.info('ORDERS')).state.messages === 1 ? true : undefined), 'acked intents removed');
+    expect((await bus.jsm.streams.info('ORDERS')).state.first_seq).toBe(3);
+    const dlq = await bus.jsm.streams.getMessage('SYSTEM', { last_by_subj: subjects.dlq('orders.intents.BTC-PERP') });
+    const letter = DeadLetterSchema.parse((dlq.json() as { data: unknown }).data);
+    expect(letter).toMatchObject({ originSubject: 'orders.intents.BTC-PERP', code: 'BAD_PAYLOAD', where: 'field n' });
+    expect((letter.original as { data: { n: number } }).data.n).toBe(3);
+  });
+
+  it('dead-letters bytes that are not an envelope, keeping the original text', async () => {
+    const sub = await bus.subscribe('exec.reports.>', () => undefined, { durable: 'strategy-worker' });
+    await bus.nc.jetstream().publish(subjects.executions('BTC'), new TextEncoder().encode('{"not":"an envelope"}'));
+    const letter = await until(async () => {
+      try {
+        const m = await bus.jsm.streams.getMessage('SYSTEM', { last_by_subj: subjects.dlq('exec.reports.BTC') });
+        return DeadLetterSchema.parse((m.json() as { data: unknown }).data);
+      } catch {
+        return undefined;
+      }
+    }, 'dead letter');
+    await sub.close();
+    expect(letter.code).toBe('BAD_ENVELOPE');
+    expect(letter.original).toBe('{"not":"an envelope"}');
+  });
+
+  it('publishes the hot market stream fire-and-forget in batches, and RECORD sources it', async () => {
+    const n = 20_000;
+    const batch = 1_000;
+    for (let i = 0; i < n; i += batch) {
+      const items = Array.from({ length: batch }, (_, j) => ({ subject: subjects.marketEvents(j % 2 ? 'BTC.PERP' : 'ETH'), envelope: env(i + j) }));
+      await bus.publishBatch(items, { fireAndForget: true });
+    }
+    await bus.flush();
+    const market = await bus.jsm.streams.info('MARKET');
+    expect(market.state.messages).toBe(n);
+    expect(market.state.num_subjects).toBe(2);
+    await until(async () => ((await bus.jsm.streams.info('RECORD')).state.messages >= n ? true : undefined), 'RECORD to source MARKET', 20_000);
+  });
+});
