@@ -1,0 +1,43 @@
+/**
+ * Single-table item layout (pk/sk, gsi1pk/gsi1sk, ttl). Keys are built here only, so the layout can
+ * be read in one place. Timestamps in sort keys are zero-padded so lexical order is time order.
+ */
+export const key = {
+  account: (accountId: string) => `ACCT#${accountId}`,
+  order: (clientOrderId: string) => `ORDER#${clientOrderId}`,
+  fillPrefix: (clientOrderId: string) => `FILL#${clientOrderId}#`,
+  fill: (clientOrderId: string, execId: string) => `FILL#${clientOrderId}#${execId}`,
+  positionPrefix: 'POS#',
+  position: (symbol: string) => `POS#${symbol}`,
+  exposure: 'EXPOSURE',
+  riskLimits: 'RISK_LIMITS',
+  signals: (strategyId: string, symbol: string) => `SIGNAL#${strategyId}#${symbol}`,
+  backtest: (runId: string) => `BACKTEST#${runId}`,
+  backtestIndex: 'BACKTESTS',
+  summary: 'SUMMARY',
+  audit: (entity: string) => `AUDIT#${entity}`,
+  auditEntry: (ts: number, id: string) => `${padTs(ts)}#${id}`,
+  costModel: (k: string) => `COSTMODEL#${k}`,
+  strategyState: (k: string) => `STRATEGY#${k}`,
+  state: 'STATE',
+  /** Orders by symbol and time, for the order blotter. */
+  ordersBySymbol: (accountId: string, symbol: string) => `ORDERS#${accountId}#${symbol}`,
+} as const;
+
+/** Per-symbol and per-reservation attribute names on the account's exposure item. */
+export const exposureAttr = {
+  gross: 'grossUse',
+  long: (symbol: string) => `long#${symbol}`,
+  short: (symbol: string) => `short#${symbol}`,
+  filledQty: (symbol: string) => `fq#${symbol}`,
+  filledNotional: (symbol: string) => `fn#${symbol}`,
+  version: (symbol: string) => `ver#${symbol}`,
+  reservation: (clientOrderId: string) => `res#${clientOrderId}`,
+} as const;
+
+export function padTs(ts: number): string {
+  return String(Math.trunc(ts)).padStart(17, '0');
+}
+
+/** Signals are a time series; keep 30 days (DynamoDB TTL is epoch seconds). */
+export const SIGNAL_TTL_SECONDS = 30 * 86_400;

@@ -1,0 +1,139 @@
+/**
+ * The persistence port of the serverless runtime, in the spirit of Powertools' persistence layer: a
+ * small abstract surface with a DynamoDB and an in-memory implementation that behave identically.
+ * Outcomes a caller must branch on (duplicate delivery, limit breach, lost race) are returned as
+ * values; only infrastructure failures are thrown (TransientError when a retry can help).
+ */
+import type { AuditEvent, Fill, Order, Position, Side, Signal } from '../domain/index.ts';
+import type { BacktestSummary, RiskLimitsRecord } from './schemas.ts';
+
+/** How far an order has been processed; a redelivered intent resumes from here. */
+export type OrderStage = 'claimed' | 'reserved' | 'done';
+
+export interface StoredOrder {
+  readonly order: Order;
+  readonly stage: OrderStage;
+}
+
+export type ClaimOutcome =
+  /** First delivery: the caller owns the order until `leaseUntilMs`. */
+  | { readonly outcome: 'claimed'; readonly order: Order; readonly stage: 'claimed' }
+  /** An earlier attempt died midway and its lease expired: the caller owns it again and resumes at `stage`. */
+  | { readonly outcome: 'resumed'; readonly order: Order; readonly stage: OrderStage }
+  /** Already fully processed: a duplicate delivery, nothing to do. */
+  | { readonly outcome: 'duplicate'; readonly order: Order }
+  /** Another attempt holds a live lease: retry later. */
+  | { readonly outcome: 'in-progress'; readonly order: Order };
+
+export interface ClaimOptions {
+  readonly nowMs: number;
+  /** How long the claimant may hold the order before a redelivery may take it over. */
+  readonly leaseMs: number;
+}
+
+export interface ExposureLimits {
+  /** Largest absolute position per symbol (quantity), counting every open reservation as filled. */
+  readonly maxPositionQty: number;
+  /** Largest gross notional across symbols, counting every open reservation as filled. */
+  readonly maxGrossExposure: number;
+}
+
+export interface ReserveRequest {
+  readonly accountId: string;
+  readonly clientOrderId: string;
+  readonly symbol: string;
+  readonly side: Side;
+  readonly qty: number;
+  /** Reference price for the reserved notional (decision or limit price). */
+  readonly price: number;
+}
+
+export type ReserveOutcome =
+  | { readonly outcome: 'reserved' }
+  /** The same clientOrderId already holds a reservation: redelivery, nothing added. */
+  | { readonly outcome: 'already-reserved' }
+  | {
+      readonly outcome: 'rejected';
+      readonly rule: 'MAX_POSITION_QTY' | 'MAX_GROSS_EXPOSURE';
+      readonly limit: number;
+      /** What the usage would have become with this order. */
+      readonly observed: number;
+    };
+
+export interface SettleRequest {
+  readonly accountId: string;
+  readonly clientOrderId: string;
+  /** 0 releases the whole reservation (reject, cancel). */
+  readonly filledQty: number;
+  /** Average fill price; ignored when nothing filled. */
+  readonly fillPrice: number;
+}
+
+export type SettleOutcome = 'settled' | 'not-reserved';
+
+export interface SymbolExposure {
+  /** Filled position plus open buy reservations. */
+  readonly longUse: number;
+  /** Minus the filled position plus open sell reservations. */
+  readonly shortUse: number;
+  readonly filledQty: number;
+  /** |filledQty| marked at the last fill price. */
+  readonly filledNotional: number;
+}
+
+export interface ExposureView {
+  /** Filled gross notional plus every open reservation's notional. */
+  readonly grossUse: number;
+  readonly symbols: Readonly<Record<string, SymbolExposure>>;
+  readonly openReservations: number;
+}
+
+export type RecordFillOutcome = { readonly outcome: 'recorded'; readonly position: Position } | { readonly outcome: 'duplicate' };
+
+export interface VersionedState {
+  readonly state: unknown;
+  readonly version: number;
+}
+
+export type SaveStateOutcome = 'saved' | 'conflict';
+
+export interface Store {
+  /** Conditional put on clientOrderId: a duplicate delivery never creates a second order. */
+  claimOrder(order: Order, opts: ClaimOptions): Promise<ClaimOutcome>;
+  /** Records the order's new state and processing stage (the owner's checkpoint). */
+  saveOrder(order: Order, stage: OrderStage): Promise<void>;
+  getOrder(accountId: string, clientOrderId: string): Promise<StoredOrder | undefined>;
+
+  /** Stores a fill once (by execId) and applies it to the position in the same transaction. */
+  recordFill(fill: Fill): Promise<RecordFillOutcome>;
+  listFills(accountId: string, clientOrderId: string): Promise<Fill[]>;
+  getPosition(accountId: string, symbol: string): Promise<Position | undefined>;
+  listPositions(accountId: string): Promise<Position[]>;
+
+  /** Atomically reserves worst-case exposure; concurrent reservations can never breach the limits. */
+  reserveExposure(req: ReserveRequest, limits: ExposureLimits): Promise<ReserveOutcome>;
+  /** Turns a reservation into filled exposure (or releases it when nothing filled). Idempotent. */
+  settleExposure(req: SettleRequest): Promise<SettleOutcome>;
+  getExposure(accountId: string): Promise<ExposureView>;
+
+  putSignal(signal: Signal): Promise<void>;
+  listSignals(strategyId: string, symbol: string): Promise<Signal[]>;
+
+  putBacktestSummary(summary: BacktestSummary): Promise<void>;
+  getBacktestSummary(runId: string): Promise<BacktestSummary | undefined>;
+
+  /** Append-only: an entry with the same id is never overwritten. */
+  appendAudit(event: AuditEvent, id: string): Promise<'appended' | 'duplicate'>;
+  listAudit(entity: string): Promise<AuditEvent[]>;
+
+  putRiskLimits(accountId: string, limits: RiskLimitsRecord): Promise<void>;
+  getRiskLimits(accountId: string): Promise<RiskLimitsRecord | undefined>;
+
+  /** Transaction-cost model state (e.g. RLS coefficients), optimistic concurrency by version. */
+  loadCostModel(key: string): Promise<VersionedState | undefined>;
+  saveCostModel(key: string, state: unknown, expectedVersion: number): Promise<SaveStateOutcome>;
+
+  /** Strategy warm state, optimistic concurrency by version (0 = must not exist yet). */
+  loadStrategyState(key: string): Promise<VersionedState | undefined>;
+  saveStrategyState(key: string, state: unknown, expectedVersion: number): Promise<SaveStateOutcome>;
+}

@@ -1,0 +1,222 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clientOrderId, execId, type Fill, type Order } from '../../../shared/domain/index.ts';
+import { DynamoStore, MemoryStore, type Store } from '../../../shared/store/index.ts';
+import { TransientError } from '../../../shared/util/errors.ts';
+import { LOCAL_CREDENTIALS, startDynamoDbLocal, type DynamoDbLocal } from '../../helpers/dynamodb-local.ts';
+import { freePort } from '../../helpers/launch.ts';
+
+const T0 = 1_700_000_000_000_000;
+let ddb: DynamoDbLocal;
+
+beforeAll(async () => {
+  ddb = await startDynamoDbLocal();
+});
+afterAll(async () => {
+  await ddb?.stop();
+});
+
+function order(n: number, over: Partial<Order> = {}): Order {
+  const cid = clientOrderId({ accountId: 'acct', strategyId: 's1', symbol: 'BTC', ts: T0 + n, side: 'buy', qty: 1 });
+  return {
+    clientOrderId: cid,
+    accountId: 'acct',
+    strategyId: 's1',
+    symbol: 'BTC',
+    side: 'buy',
+    qty: 1,
+    type: 'market',
+    status: 'new',
+    filledQty: 0,
+    avgFillPrice: 0,
+    decisionPrice: 100,
+    createdTs: T0 + n,
+    updatedTs: T0 + n,
+    ...over,
+  };
+}
+
+function fill(o: Order, seq: number, side: 'buy' | 'sell', qty: number, price: number): Fill {
+  return {
+    execId: execId(o.clientOrderId, seq),
+    clientOrderId: o.clientOrderId,
+    accountId: o.accountId,
+    strategyId: o.strategyId,
+    symbol: o.symbol,
+    side,
+    qty,
+    price,
+    fee: 0.5,
+    liquidity: 'taker',
+    ts: T0 + seq,
+    arrivalPrice: price,
+  };
+}
+
+const implementations: [string, () => Promise<Store>][] = [
+  ['MemoryStore', async () => new MemoryStore()],
+  ['DynamoStore on DynamoDB Local', async () => new DynamoStore({ tableName: await ddb.createTable(), client: ddb.client })],
+];
+
+describe.each(implementations)('%s', (_name, makeStore) => {
+  it('claims an order once; a redelivery of a finished order is a duplicate that keeps the original', async () => {
+    const store = await makeStore();
+    const o = order(1);
+    expect((await store.claimOrder(o, { nowMs: 1_000, leaseMs: 30_000 })).outcome).toBe('claimed');
+    expect((await store.claimOrder({ ...o, qty: 99 }, { nowMs: 2_000, leaseMs: 30_000 })).outcome).toBe('in-progress');
+    await store.saveOrder({ ...o, status: 'filled', filledQty: 1, avgFillPrice: 101 }, 'done');
+    const again = await store.claimOrder({ ...o, qty: 99 }, { nowMs: 3_000, leaseMs: 30_000 });
+    expect(again).toMatchObject({ outcome: 'duplicate', order: { qty: 1, status: 'filled', avgFillPrice: 101 } });
+  });
+
+  it('lets a redelivery resume an order whose owner died, at the stage it reached', async () => {
+    const store = await makeStore();
+    const o = order(2);
+    await store.claimOrder(o, { nowMs: 1_000, leaseMs: 5_000 });
+    await store.saveOrder(o, 'reserved');
+    expect(await store.claimOrder(o, { nowMs: 10_000, leaseMs: 5_000 })).toMatchObject({ outcome: 'resumed', stage: 'reserved' });
+    // The new owner now holds a fresh lease.
+    expect((await store.claimOrder(o, { nowMs: 11_000, leaseMs: 5_000 })).outcome).toBe('in-progress');
+    expect(await store.getOrder('acct', o.clientOrderId)).toMatchObject({ stage: 'reserved' });
+  });
+
+  it('records a fill once and keeps average-cost positions', async () => {
+    const store = await makeStore();
+    const o = order(3);
+    const first = await store.recordFill(fill(o, 1, 'buy', 2, 100));
+    expect(first).toMatchObject({ outcome: 'recorded', position: { qty: 2, avgPrice: 100 } });
+    expect(await store.recordFill(fill(o, 1, 'buy', 2, 100))).toEqual({ outcome: 'duplicate' });
+    await store.recordFill(fill(o, 2, 'buy', 2, 110));
+    const after = await store.recordFill(fill(o, 3, 'sell', 3, 120));
+    expect(after.outcome).toBe('recorded');
+    const pos = await store.getPosition('acct', 'BTC');
+    expect(pos?.qty).toBe(1);
+    expect(pos?.avgPrice).toBeCloseTo(105, 9);
+    // 3 closed at 120 against an average of 105, minus three 0.5 fees.
+    expect(pos?.realizedPnl).toBeCloseTo(45 - 1.5, 9);
+    expect(pos?.fees).toBeCloseTo(1.5, 9);
+    expect((await store.listFills('acct', o.clientOrderId)).map((f) => f.execId)).toHaveLength(3);
+    expect(await store.listPositions('acct')).toHaveLength(1);
+  });
+
+  it('never lets 200 concurrent conflicting reservations breach the position limit', async () => {
+    const store = await makeStore();
+    const limits = { maxPositionQty: 37, maxGrossExposure: 1e12 };
+    const outcomes = await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        store.reserveExposure({ accountId: 'acct', clientOrderId: `cid-conc-${i}`, symbol: 'BTC', side: 'buy', qty: 1, price: 100 }, limits),
+      ),
+    );
+    const reserved = outcomes.filter((o) => o.outcome === 'reserved').length;
+    expect(reserved).toBe(37);
+    expect(outcomes.filter((o) => o.outcome === 'rejected' && o.rule === 'MAX_POSITION_QTY')).toHaveLength(163);
+    const view = await store.getExposure('acct');
+    expect(view.symbols.BTC.longUse).toBe(37);
+    expect(view.grossUse).toBe(3_700);
+    expect(view.openReservations).toBe(37);
+  });
+
+  it('never lets concurrent reservations across symbols breach the gross limit', async () => {
+    const store = await makeStore();
+    const limits = { maxPositionQty: 1e9, maxGrossExposure: 10_000 };
+    const outcomes = await Promise.all(
+      Array.from({ length: 60 }, (_, i) =>
+        store.reserveExposure({ accountId: 'acct', clientOrderId: `cid-gross-${i}`, symbol: `S${i % 7}`, side: i % 2 ? 'buy' : 'sell', qty: 3, price: 100 }, limits),
+      ),
+    );
+    expect(outcomes.filter((o) => o.outcome === 'reserved')).toHaveLength(33);
+    const view = await store.getExposure('acct');
+    expect(view.grossUse).toBeLessThanOrEqual(10_000);
+    expect(view.grossUse).toBe(9_900);
+  });
+
+  it('rejects an order larger than a limit on its own, even on a fresh account', async () => {
+    const store = await makeStore();
+    const r = await store.reserveExposure({ accountId: 'fresh', clientOrderId: 'cid-big-1', symbol: 'BTC', side: 'sell', qty: 11, price: 1 }, { maxPositionQty: 10, maxGrossExposure: 1e9 });
+    expect(r).toEqual({ outcome: 'rejected', rule: 'MAX_POSITION_QTY', limit: 10, observed: 11 });
+    const g = await store.reserveExposure({ accountId: 'fresh', clientOrderId: 'cid-big-2', symbol: 'BTC', side: 'buy', qty: 1, price: 500 }, { maxPositionQty: 10, maxGrossExposure: 400 });
+    expect(g).toEqual({ outcome: 'rejected', rule: 'MAX_GROSS_EXPOSURE', limit: 400, observed: 500 });
+  });
+
+  it('reserves once per clientOrderId, and settle/release free exactly what was reserved', async () => {
+    const store = await makeStore();
+    const limits = { maxPositionQty: 10, maxGrossExposure: 1e9 };
+    const req = { accountId: 'acct', clientOrderId: 'cid-settle-1', symbol: 'ETH', side: 'buy' as const, qty: 6, price: 10 };
+    expect(await store.reserveExposure(req, limits)).toEqual({ outcome: 'reserved' });
+    expect(await store.reserveExposure(req, limits)).toEqual({ outcome: 'already-reserved' });
+    expect((await store.reserveExposure({ ...req, clientOrderId: 'cid-settle-2' }, limits)).outcome).toBe('rejected');
+
+    // 4 of 6 filled at 12: the unfilled 2 are released, the filled 4 stay used.
+    expect(await store.settleExposure({ accountId: 'acct', clientOrderId: 'cid-settle-1', filledQty: 4, fillPrice: 12 })).toBe('settled');
+    expect(await store.settleExposure({ accountId: 'acct', clientOrderId: 'cid-settle-1', filledQty: 4, fillPrice: 12 })).toBe('not-reserved');
+    let view = await store.getExposure('acct');
+    expect(view.symbols.ETH).toEqual({ longUse: 4, shortUse: -4, filledQty: 4, filledNotional: 48 });
+    expect(view.grossUse).toBe(48);
+
+    expect((await store.reserveExposure({ ...req, clientOrderId: 'cid-settle-3' }, limits)).outcome).toBe('reserved');
+    expect(await store.settleExposure({ accountId: 'acct', clientOrderId: 'cid-settle-3', filledQty: 0, fillPrice: 0 })).toBe('settled');
+    view = await store.getExposure('acct');
+    expect(view.symbols.ETH.longUse).toBe(4);
+    expect(view.grossUse).toBe(48);
+    expect(view.openReservations).toBe(0);
+    // A short may go as far as the limit below zero: 14 = 4 to flatten + 10 short.
+    expect((await store.reserveExposure({ ...req, clientOrderId: 'cid-settle-4', side: 'sell', qty: 14 }, limits)).outcome).toBe('reserved');
+  });
+
+  it('keeps the audit log append-only', async () => {
+    const store = await makeStore();
+    const e = { ts: T0, actor: 'order-fn', action: 'order.accepted', entity: 'order:x', details: { qty: 1 } };
+    expect(await store.appendAudit(e, 'a1')).toBe('appended');
+    expect(await store.appendAudit({ ...e, details: { qty: 666 } }, 'a1')).toBe('duplicate');
+    expect(await store.appendAudit({ ...e, ts: T0 + 1, action: 'order.filled' }, 'a2')).toBe('appended');
+    const log = await store.listAudit('order:x');
+    expect(log.map((l) => l.action)).toEqual(['order.accepted', 'order.filled']);
+    expect(log[0].details).toEqual({ qty: 1 });
+  });
+
+  it('saves warm state and cost-model state with optimistic versions', async () => {
+    const store = await makeStore();
+    expect(await store.loadStrategyState('acct#sma')).toBeUndefined();
+    expect(await store.saveStrategyState('acct#sma', { window: [1, 2, 3] }, 0)).toBe('saved');
+    expect(await store.saveStrategyState('acct#sma', { window: [9] }, 0)).toBe('conflict');
+    expect(await store.loadStrategyState('acct#sma')).toEqual({ state: { window: [1, 2, 3] }, version: 1 });
+    expect(await store.saveCostModel('BTC', { a: 1, b: 0.5 }, 0)).toBe('saved');
+    expect(await store.saveCostModel('BTC', { a: 2, b: 0.4 }, 1)).toBe('saved');
+    expect(await store.loadCostModel('BTC')).toEqual({ state: { a: 2, b: 0.4 }, version: 2 });
+  });
+
+  it('round-trips signals, backtest summaries and risk limits', async () => {
+    const store = await makeStore();
+    await store.putSignal({ strategyId: 's1', symbol: 'BTC', ts: T0 + 2, strength: -0.5, price: 10, reason: 'b' });
+    await store.putSignal({ strategyId: 's1', symbol: 'BTC', ts: T0 + 1, strength: 1, price: 9, reason: 'a' });
+    expect((await store.listSignals('s1', 'BTC')).map((s) => s.reason)).toEqual(['a', 'b']);
+    const summary = { runId: 'r1', strategy: 'sma-cross', params: { fast: 10 }, source: 's3://b/k', createdTs: T0, metrics: { sharpe: 1.2 }, artefacts: ['r1/report.json'] };
+    await store.putBacktestSummary(summary);
+    expect(await store.getBacktestSummary('r1')).toEqual(summary);
+    await store.putRiskLimits('acct', { maxPositionQty: 5, enableLiveTrading: false });
+    expect(await store.getRiskLimits('acct')).toEqual({ maxPositionQty: 5, enableLiveTrading: false });
+  });
+});
+
+describe('DynamoStore failures', () => {
+  it('maps an unreachable endpoint to a retriable TransientError', async () => {
+    const port = await freePort();
+    const client = new DynamoDBClient({ endpoint: `http://127.0.0.1:${port}`, region: 'us-east-1', credentials: LOCAL_CREDENTIALS, maxAttempts: 1 });
+    const store = new DynamoStore({ tableName: 't', client });
+    const err = await store.getOrder('a', 'b').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TransientError);
+    expect((err as TransientError).retriable).toBe(true);
+  });
+
+  it('maps a missing table to a non-retriable error', async () => {
+    const store = new DynamoStore({ tableName: 'no-such-table', client: ddb.client });
+    const err = await store.getOrder('a', 'b').catch((e: unknown) => e);
+    expect(err).not.toBeInstanceOf(TransientError);
+    expect((err as Error).message).toMatch(/ResourceNotFound/);
+  });
+
+  it('rejects invalid options when constructed', () => {
+    expect(() => new DynamoStore({ tableName: '', client: ddb.client })).toThrow(/tableName/);
+    expect(() => new DynamoStore({ tableName: 't', client: ddb.client, maxRaceRetries: 0 })).toThrow(/maxRaceRetries/);
+  });
+});
