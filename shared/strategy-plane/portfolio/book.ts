@@ -1,0 +1,144 @@
+import { z } from 'zod';
+import type { ExecutionReport } from '../../domain/index.ts';
+import { roundToStep } from '../../domain/numbers.ts';
+
+/** One strategy's holding in one symbol. */
+export interface Holding {
+  /** Filled position, signed. */
+  position: number;
+  /** Signed quantity of open intents not yet filled. */
+  pending: number;
+  /** Decision time and sequence of the last intent, so two decisions at one instant get distinct ids. */
+  lastTs: number;
+  seq: number;
+}
+
+interface OpenOrder {
+  readonly strategyId: string;
+  readonly symbol: string;
+  readonly sign: 1 | -1;
+  readonly qty: number;
+  filled: number;
+}
+
+/**
+ * filled: a new fill was booked; updated: state change without new quantity; duplicate: report for an
+ * order already closed; untracked: an order this book never sent (its fill, if any, is booked).
+ */
+export type ExecutionOutcome = 'filled' | 'updated' | 'duplicate' | 'untracked';
+
+/** Terminal orders remembered to ignore redelivered reports; bounded so memory stays flat. */
+const RECENTLY_CLOSED = 4096;
+
+const BookSnapshotSchema = z.object({
+  holdings: z.array(z.object({ strategyId: z.string(), symbol: z.string(), position: z.number(), lastTs: z.number(), seq: z.number().int() })),
+  open: z.array(z.object({ clientOrderId: z.string(), strategyId: z.string(), symbol: z.string(), sign: z.union([z.literal(1), z.literal(-1)]), qty: z.number(), filled: z.number() })),
+  closed: z.array(z.string()),
+});
+export type BookSnapshot = z.infer<typeof BookSnapshotSchema>;
+
+/**
+ * Positions and pending orders per strategy and symbol, kept from execution reports. Fill increments
+ * come from the order's cumulative filledQty, so a redelivered report changes nothing; a terminal
+ * report (filled, cancelled, rejected) releases whatever was still pending.
+ */
+export class PositionBook {
+  private readonly holdings = new Map<string, Map<string, Holding>>();
+  private readonly open = new Map<string, OpenOrder>();
+  private readonly closed: string[] = [];
+  private readonly closedSet = new Set<string>();
+
+  holding(strategyId: string, symbol: string): Holding {
+    let bySymbol = this.holdings.get(strategyId);
+    if (bySymbol === undefined) {
+      bySymbol = new Map();
+      this.holdings.set(strategyId, bySymbol);
+    }
+    let h = bySymbol.get(symbol);
+    if (h === undefined) {
+      h = { position: 0, pending: 0, lastTs: 0, seq: 0 };
+      bySymbol.set(symbol, h);
+    }
+    return h;
+  }
+
+  position(strategyId: string, symbol: string): number {
+    return this.holdings.get(strategyId)?.get(symbol)?.position ?? 0;
+  }
+
+  /** Position plus pending: what the book will hold once every open intent fills. */
+  exposure(strategyId: string, symbol: string): number {
+    const h = this.holdings.get(strategyId)?.get(symbol);
+    return h === undefined ? 0 : h.position + h.pending;
+  }
+
+  isOpen(clientOrderId: string): boolean {
+    return this.open.has(clientOrderId);
+  }
+
+  addPending(clientOrderId: string, strategyId: string, symbol: string, sign: 1 | -1, qty: number): void {
+    this.open.set(clientOrderId, { strategyId, symbol, sign, qty, filled: 0 });
+    this.holding(strategyId, symbol).pending += sign * qty;
+  }
+
+  apply(report: ExecutionReport, lotSize: number): ExecutionOutcome {
+    const { order, fill } = report;
+    const open = this.open.get(order.clientOrderId);
+    if (open === undefined) {
+      if (this.closedSet.has(order.clientOrderId)) return 'duplicate';
+      // An order this book never sent (placed before a restart without snapshot): count its fill.
+      if (fill === undefined) return 'untracked';
+      const h = this.holding(fill.strategyId, fill.symbol);
+      h.position = roundToStep(h.position + (fill.side === 'buy' ? fill.qty : -fill.qty), lotSize);
+      return 'untracked';
+    }
+    const h = this.holding(open.strategyId, open.symbol);
+    const increment = order.filledQty - open.filled;
+    if (increment > 0) {
+      h.position = roundToStep(h.position + open.sign * increment, lotSize);
+      h.pending = roundToStep(h.pending - open.sign * increment, lotSize);
+      open.filled = order.filledQty;
+    }
+    if (isTerminal(order.status)) {
+      h.pending = roundToStep(h.pending - open.sign * Math.max(0, open.qty - open.filled), lotSize);
+      this.open.delete(order.clientOrderId);
+      this.remember(order.clientOrderId);
+    }
+    return increment > 0 ? 'filled' : 'updated';
+  }
+
+  snapshot(): BookSnapshot {
+    const holdings: BookSnapshot['holdings'] = [];
+    for (const [strategyId, bySymbol] of this.holdings) {
+      for (const [symbol, h] of bySymbol) holdings.push({ strategyId, symbol, position: h.position, lastTs: h.lastTs, seq: h.seq });
+    }
+    const open = [...this.open].map(([clientOrderId, o]) => ({ clientOrderId, ...o }));
+    return { holdings, open, closed: [...this.closed] };
+  }
+
+  restore(raw: unknown): void {
+    const snap = BookSnapshotSchema.parse(raw);
+    this.holdings.clear();
+    this.open.clear();
+    this.closed.length = 0;
+    this.closedSet.clear();
+    for (const h of snap.holdings) Object.assign(this.holding(h.strategyId, h.symbol), { position: h.position, lastTs: h.lastTs, seq: h.seq });
+    for (const o of snap.open) {
+      this.addPending(o.clientOrderId, o.strategyId, o.symbol, o.sign, o.qty);
+      const open = this.open.get(o.clientOrderId) as OpenOrder;
+      open.filled = o.filled;
+      this.holding(o.strategyId, o.symbol).pending -= o.sign * o.filled;
+    }
+    for (const id of snap.closed) this.remember(id);
+  }
+
+  private remember(clientOrderId: string): void {
+    this.closed.push(clientOrderId);
+    this.closedSet.add(clientOrderId);
+    if (this.closed.length > RECENTLY_CLOSED) this.closedSet.delete(this.closed.shift() as string);
+  }
+}
+
+function isTerminal(status: string): boolean {
+  return status === 'filled' || status === 'cancelled' || status === 'rejected';
+}
