@@ -1,0 +1,12 @@
+export { parseTimestamp, scanTimestamp, lastTimestampFailure, daysFromCivil } from './timestamp.ts';
+export { openMarketSource, openMarketSources, symbolFromPath } from './source.ts';
+export type { MarketSource, SourceBatch, SourceKind, SourceOptions } from './source-types.ts';
+export { DEFAULT_BATCH_SIZE } from './source-types.ts';
+export { QualityGate } from './quality-gate.ts';
+export type { QualityOptions } from './quality-gate.ts';
+export { OrderBook } from './order-book.ts';
+export { BarAggregator } from './bar-aggregator.ts';
+export { OfiCalculator } from './ofi.ts';
+export { DataPlane } from './data-plane.ts';
+export type { DataPlaneOptions } from './data-plane.ts';
+export { JsonlQuarantine, readQuarantine } from './quarantine-store.ts';
