@@ -122,13 +122,21 @@ export class PerformanceTracker {
   private returnMean = 0;
   private returnM2 = 0;
   private downsideSumSq = 0;
-  private equityMean = 0;
+  private equitySum = 0;
   private marksInMarket = 0;
 
-  // Curve buckets: bucket b covers marks [b*k, (b+1)*k); when all are used, neighbours merge and k doubles.
+  // Curve buckets of k consecutive marks; when all are used, neighbours merge and k doubles.
   private readonly capacity: number;
   private k = 1;
   private buckets = 0;
+  private openCount = 0;
+  private openTs = 0;
+  private openEquity = 0;
+  private openPrice = 0;
+  private openDrawdown = 0;
+  private openExposureSum = 0;
+  private openLow = 0;
+  private openHigh = 0;
   private readonly bTs: Float64Array;
   private readonly bEquity: Float64Array;
   private readonly bDrawdown: Float64Array;
@@ -163,7 +171,8 @@ export class PerformanceTracker {
     this.lastEquity = opts.initialCash;
     this.prevEquity = opts.initialCash;
     this.peak = opts.initialCash;
-    // One point is reserved for the exact first mark; an even bucket count merges in clean pairs.
+    // Closed buckets stay below capacity (a full set merges at once), leaving one point for the open
+    // bucket and one for the exact first mark; an even capacity merges in clean pairs.
     this.capacity = (maxPoints - 1) & ~1;
     this.bTs = new Float64Array(this.capacity);
     this.bEquity = new Float64Array(this.capacity);
@@ -190,7 +199,7 @@ export class PerformanceTracker {
     } else if (!(ts >= this.lastTs)) {
       throw new ValidationError('OUT_OF_ORDER', `mark ts ${ts} is before previous mark ${this.lastTs}`, 'PerformanceTracker.onMark');
     }
-    const index = this.marks++;
+    this.marks++;
     this.lastTs = ts;
     this.lastEquity = equity;
 
@@ -204,7 +213,7 @@ export class PerformanceTracker {
       if (r < 0) this.downsideSumSq += r * r;
     }
     this.prevEquity = equity;
-    this.equityMean += (equity - this.equityMean) / this.marks;
+    this.equitySum += equity;
     if (grossExposure > 0) this.marksInMarket++;
 
     let drawdown = 0;
@@ -219,28 +228,36 @@ export class PerformanceTracker {
       if (drawdown > this.maxDrawdown) this.maxDrawdown = drawdown;
     }
 
-    let bucket = Math.floor(index / this.k);
-    if (bucket >= this.capacity) {
-      this.mergeBuckets();
-      bucket = Math.floor(index / this.k);
-    }
-    if (bucket === this.buckets) {
-      this.buckets++;
-      this.bDrawdown[bucket] = drawdown;
-      this.bExposureSum[bucket] = grossExposure;
-      this.bCount[bucket] = 1;
-      this.bLow[bucket] = price;
-      this.bHigh[bucket] = price;
+    // The open bucket lives in scalars (cheaper than typed-array writes on every mark) until it holds k marks.
+    if (this.openCount === 0) {
+      this.openDrawdown = drawdown;
+      this.openExposureSum = grossExposure;
+      this.openLow = price;
+      this.openHigh = price;
     } else {
-      if (drawdown > this.bDrawdown[bucket]) this.bDrawdown[bucket] = drawdown;
-      this.bExposureSum[bucket] += grossExposure;
-      this.bCount[bucket]++;
-      if (price < this.bLow[bucket]) this.bLow[bucket] = price;
-      if (price > this.bHigh[bucket]) this.bHigh[bucket] = price;
+      if (drawdown > this.openDrawdown) this.openDrawdown = drawdown;
+      this.openExposureSum += grossExposure;
+      if (price < this.openLow) this.openLow = price;
+      if (price > this.openHigh) this.openHigh = price;
     }
-    this.bTs[bucket] = ts;
-    this.bEquity[bucket] = equity;
-    this.bPrice[bucket] = price;
+    this.openTs = ts;
+    this.openEquity = equity;
+    this.openPrice = price;
+    if (++this.openCount === this.k) this.closeBucket();
+  }
+
+  private closeBucket(): void {
+    const b = this.buckets++;
+    this.bTs[b] = this.openTs;
+    this.bEquity[b] = this.openEquity;
+    this.bPrice[b] = this.openPrice;
+    this.bDrawdown[b] = this.openDrawdown;
+    this.bExposureSum[b] = this.openExposureSum;
+    this.bCount[b] = this.openCount;
+    this.bLow[b] = this.openLow;
+    this.bHigh[b] = this.openHigh;
+    this.openCount = 0;
+    if (this.buckets === this.capacity) this.mergeBuckets();
   }
 
   private mergeBuckets(): void {
@@ -333,23 +350,25 @@ export class PerformanceTracker {
     const price: number[] = [];
     const priceLow: number[] = [];
     const priceHigh: number[] = [];
-    if (this.marks > 0 && this.bTs[0] !== this.firstTs) {
-      ts.push(this.firstTs);
-      equity.push(this.firstEquity);
-      drawdown.push(this.firstEquity < this.initialCash ? (this.initialCash - this.firstEquity) / this.initialCash : 0);
-      exposure.push(this.firstExposure);
-      price.push(this.firstPrice);
-      priceLow.push(this.firstPrice);
-      priceHigh.push(this.firstPrice);
+    const push = (t: number, e: number, dd: number, exp: number, p: number, lo: number, hi: number): void => {
+      ts.push(t);
+      equity.push(e);
+      drawdown.push(dd);
+      exposure.push(exp);
+      price.push(p);
+      priceLow.push(lo);
+      priceHigh.push(hi);
+    };
+    const firstPointTs = this.buckets > 0 ? this.bTs[0] : this.openTs;
+    if (this.marks > 0 && firstPointTs !== this.firstTs) {
+      const firstDrawdown = this.firstEquity < this.initialCash ? (this.initialCash - this.firstEquity) / this.initialCash : 0;
+      push(this.firstTs, this.firstEquity, firstDrawdown, this.firstExposure, this.firstPrice, this.firstPrice, this.firstPrice);
     }
     for (let b = 0; b < this.buckets; b++) {
-      ts.push(this.bTs[b]);
-      equity.push(this.bEquity[b]);
-      drawdown.push(this.bDrawdown[b]);
-      exposure.push(this.bExposureSum[b] / this.bCount[b]);
-      price.push(this.bPrice[b]);
-      priceLow.push(this.bLow[b]);
-      priceHigh.push(this.bHigh[b]);
+      push(this.bTs[b], this.bEquity[b], this.bDrawdown[b], this.bExposureSum[b] / this.bCount[b], this.bPrice[b], this.bLow[b], this.bHigh[b]);
+    }
+    if (this.openCount > 0) {
+      push(this.openTs, this.openEquity, this.openDrawdown, this.openExposureSum / this.openCount, this.openPrice, this.openLow, this.openHigh);
     }
     return {
       initialCash: this.initialCash,
@@ -379,7 +398,7 @@ export class PerformanceTracker {
     const maxDrawdownDurationUs = this.inDrawdown
       ? Math.max(this.maxDrawdownDurationUs, this.lastTs - this.peakTs)
       : this.maxDrawdownDurationUs;
-    const meanEquity = this.marks > 0 && this.equityMean > 0 ? this.equityMean : this.initialCash;
+    const meanEquity = this.marks > 0 && this.equitySum > 0 ? this.equitySum / this.marks : this.initialCash;
 
     return StatisticsSchema.parse({
       totalReturn: finiteOrNull(totalReturn),

@@ -196,6 +196,20 @@ describe('PerformanceTracker curves', () => {
     expect(c.marksPerPoint).toBeGreaterThan(1);
   });
 
+  it('respects the limit and keeps first and last marks for every run length', () => {
+    for (const maxCurvePoints of [5, 6, 9]) {
+      for (let n = 1; n <= 200; n++) {
+        const t = new PerformanceTracker({ initialCash: 100, maxCurvePoints });
+        for (let i = 0; i < n; i++) t.onMark(T0 + i, 100 + i, 0, 1);
+        const c = t.curves();
+        expect(c.ts.length).toBeLessThanOrEqual(maxCurvePoints);
+        expect(c.ts[0]).toBe(T0);
+        expect(c.equity.at(-1)).toBe(100 + n - 1);
+        for (let i = 1; i < c.ts.length; i++) expect(c.ts[i]).toBeGreaterThan(c.ts[i - 1]);
+      }
+    }
+  });
+
   it('keeps every mark while under the limit', () => {
     const t = new PerformanceTracker({ initialCash: 100, maxCurvePoints: 50 });
     for (let i = 0; i < 20; i++) t.onMark(T0 + i, 100 + i, 0, 1);
