@@ -188,7 +188,11 @@ export function loadKafkaTopics(file = DEFAULT_KAFKA_FILE): KafkaTopicSpec[] {
 /** Topic config resource type in the Kafka protocol (DescribeConfigs/AlterConfigs). */
 const TOPIC_RESOURCE = 2;
 
-export async function applyKafka(admin: Admin, specs: readonly KafkaTopicSpec[]): Promise<ApplyResult[]> {
+/**
+ * `checkRetention: false` skips DescribeConfigs/AlterConfigs, for brokers that cannot answer them
+ * (librdkafka's mock cluster, see test/helpers/kafka-mock.ts).
+ */
+export async function applyKafka(admin: Admin, specs: readonly KafkaTopicSpec[], opts: { checkRetention?: boolean } = {}): Promise<ApplyResult[]> {
   const existing = new Set(await admin.listTopics());
   const results: ApplyResult[] = [];
   const missing = specs.filter((s) => !existing.has(s.topic));
@@ -216,7 +220,7 @@ export async function applyKafka(admin: Admin, specs: readonly KafkaTopicSpec[])
     } else if (partitions > s.partitions) {
       throw new ConfigError(`topic ${s.topic} has ${partitions} partitions, more than the ${s.partitions} declared: Kafka cannot shrink a topic`);
     }
-    const retention = await topicRetention(admin, s.topic);
+    const retention = opts.checkRetention === false ? undefined : await topicRetention(admin, s.topic);
     if (retention !== undefined && retention !== String(s.retentionMs)) {
       await admin.alterConfigs({
         validateOnly: false,
@@ -229,12 +233,7 @@ export async function applyKafka(admin: Admin, specs: readonly KafkaTopicSpec[])
   return results;
 }
 
-/** retention.ms as the broker reports it, or undefined when the broker does not support DescribeConfigs. */
-export async function topicRetention(admin: Admin, topic: string): Promise<string | undefined> {
-  try {
-    const r = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: TOPIC_RESOURCE, name: topic, configNames: ['retention.ms'] }] });
-    return r.resources[0]?.configEntries.find((e) => e.configName === 'retention.ms')?.configValue;
-  } catch {
-    return undefined;
-  }
+async function topicRetention(admin: Admin, topic: string): Promise<string | undefined> {
+  const r = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: TOPIC_RESOURCE, name: topic, configNames: ['retention.ms'] }] });
+  return r.resources[0]?.configEntries.find((e) => e.configName === 'retention.ms')?.configValue;
 }
