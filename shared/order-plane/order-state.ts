@@ -1,0 +1,90 @@
+import type { Order, OrderIntent, OrderStatus } from '../domain/trading.ts';
+import { ValidationError } from '../util/errors.ts';
+
+/** What can happen to an order after it is created. A fill decides partially_filled vs filled itself. */
+export type OrderEvent =
+  | Readonly<{ type: 'accepted'; ts: number; venueOrderId?: string }>
+  | Readonly<{ type: 'rejected'; ts: number; reason: string }>
+  | Readonly<{ type: 'fill'; ts: number; qty: number; price: number }>
+  | Readonly<{ type: 'cancelled'; ts: number }>;
+
+const NEXT: Readonly<Record<OrderStatus, readonly OrderStatus[]>> = {
+  new: ['accepted', 'rejected'],
+  accepted: ['partially_filled', 'filled', 'cancelled'],
+  partially_filled: ['partially_filled', 'filled', 'cancelled'],
+  filled: [],
+  cancelled: [],
+  rejected: [],
+};
+
+/** Quantities are doubles: a remainder this small relative to the order is a complete fill, not dust. */
+const QTY_EPSILON = 1e-9;
+
+export function isTerminal(status: OrderStatus): boolean {
+  return NEXT[status].length === 0;
+}
+
+export function canTransition(from: OrderStatus, to: OrderStatus): boolean {
+  return NEXT[from].includes(to);
+}
+
+export function remainingQty(order: Order): number {
+  const left = order.qty - order.filledQty;
+  return left > order.qty * QTY_EPSILON ? left : 0;
+}
+
+export function newOrder(intent: OrderIntent): Order {
+  return {
+    clientOrderId: intent.clientOrderId,
+    accountId: intent.accountId,
+    strategyId: intent.strategyId,
+    symbol: intent.symbol,
+    side: intent.side,
+    qty: intent.qty,
+    type: intent.type,
+    ...(intent.limitPrice === undefined ? {} : { limitPrice: intent.limitPrice }),
+    status: 'new',
+    filledQty: 0,
+    avgFillPrice: 0,
+    decisionPrice: intent.decisionPrice,
+    createdTs: intent.ts,
+    updatedTs: intent.ts,
+  };
+}
+
+/** Pure transition: returns the order after `event`, or throws a ValidationError for an impossible one. */
+export function applyOrderEvent(order: Order, event: OrderEvent): Order {
+  const where = `order ${order.clientOrderId}`;
+  const ts = Math.max(order.updatedTs, event.ts);
+  switch (event.type) {
+    case 'accepted':
+      assertTransition(order, 'accepted');
+      return { ...order, status: 'accepted', updatedTs: ts, ...(event.venueOrderId ? { venueOrderId: event.venueOrderId } : {}) };
+    case 'rejected':
+      assertTransition(order, 'rejected');
+      return { ...order, status: 'rejected', updatedTs: ts, rejectReason: event.reason };
+    case 'cancelled':
+      assertTransition(order, 'cancelled');
+      return { ...order, status: 'cancelled', updatedTs: ts };
+    case 'fill': {
+      if (!(event.qty > 0) || !Number.isFinite(event.qty)) throw new ValidationError('INVALID_FILL', `fill qty ${event.qty} must be a finite number > 0`, where);
+      if (!(event.price > 0) || !Number.isFinite(event.price)) throw new ValidationError('INVALID_FILL', `fill price ${event.price} must be a finite number > 0`, where);
+      const left = remainingQty(order);
+      if (event.qty > left + order.qty * QTY_EPSILON) {
+        throw new ValidationError('OVERFILL', `fill of ${event.qty} exceeds the remaining ${left} of ${order.qty}`, where);
+      }
+      const complete = event.qty >= left - order.qty * QTY_EPSILON;
+      const status: OrderStatus = complete ? 'filled' : 'partially_filled';
+      assertTransition(order, status);
+      const filledQty = complete ? order.qty : order.filledQty + event.qty;
+      const avgFillPrice = (order.avgFillPrice * order.filledQty + event.price * event.qty) / (order.filledQty + event.qty);
+      return { ...order, status, filledQty, avgFillPrice, updatedTs: ts };
+    }
+  }
+}
+
+function assertTransition(order: Order, to: OrderStatus): void {
+  if (!canTransition(order.status, to)) {
+    throw new ValidationError('INVALID_TRANSITION', `cannot go from ${order.status} to ${to}`, `order ${order.clientOrderId}`);
+  }
+}

@@ -1,0 +1,467 @@
+import { z } from 'zod';
+import { DEFAULTS } from '../config/defaults.ts';
+import { describeZodError } from '../domain/envelope.ts';
+import { execId } from '../domain/ids.ts';
+import type { DepthUpdate, Instrument, MarketEvent } from '../domain/market.ts';
+import { roundDownToStep, roundToStep } from '../domain/numbers.ts';
+import { utcDay } from '../domain/time.ts';
+import type { Fill, OrderIntent } from '../domain/trading.ts';
+import type { CostEstimator, CostFeatures } from '../ports/planes.ts';
+import { ConfigError } from '../util/errors.ts';
+import { DepthBook } from './depth-book.ts';
+
+export const FillModel = z.enum(['next-bar-open', 'quote', 'book']);
+export type FillModel = z.infer<typeof FillModel>;
+
+/** Bars/quotes kept per symbol so a late intent still fills against the first event after its decision. */
+const DEFAULT_RING_SIZE = 16;
+/** Weight of the newest squared return in the volatility EWMA (about a 40-event memory). */
+const VOL_EWMA_ALPHA = 0.05;
+
+const finiteNumber = z.number().refine(Number.isFinite, { message: 'must be a finite number' });
+
+export const PaperBrokerOptionsSchema = z.object({
+  fillModel: FillModel.default(DEFAULTS.backtest.fillModel),
+  /** Fees in basis points of notional; a negative maker fee is a rebate. */
+  makerFeeBps: finiteNumber.default(DEFAULTS.backtest.makerFeeBps),
+  takerFeeBps: finiteNumber.default(DEFAULTS.backtest.takerFeeBps),
+  /** An order becomes active (matchable) at intent ts + latencyUs. */
+  latencyUs: z.number().int().nonnegative().default(DEFAULTS.backtest.latencyUs),
+  /** Fixed adverse slippage on taker fills when no slippage model is given. */
+  slippageBps: finiteNumber.refine((v) => v >= 0, { message: 'must be >= 0' }).default(0),
+  /** Cap each bar fill at this fraction of the bar's volume; unset = no cap. */
+  maxParticipation: z.number().refine((v) => v > 0 && v <= 1, { message: 'must lie in (0, 1]' }).optional(),
+  ringSize: z.number().int().positive().default(DEFAULT_RING_SIZE),
+});
+export type PaperBrokerOptions = z.input<typeof PaperBrokerOptionsSchema> & {
+  /**
+   * Slippage model for taker fills (bps, applied adversely). Do not pass a model that learns from this
+   * broker's own fills: slippage it adds would be learned back as cost and feed on itself.
+   */
+  slippageModel?: CostEstimator;
+};
+
+export interface BrokerListener {
+  /**
+   * `features`: the market conditions the fill traded in; `unslippedPrice`: its price before the
+   * broker's simulated slippage, so a cost model that drives that slippage does not learn it back.
+   */
+  fill(fill: Fill, features: CostFeatures, unslippedPrice: number): void;
+  cancelled(clientOrderId: string, ts: number, reason: string): void;
+}
+
+export interface WorkingOrderState {
+  intent: OrderIntent;
+  activeTs: number;
+  remaining: number;
+  fillSeq: number;
+  /** Market events at or before this time were already matched (or precede activation). */
+  matchedThroughTs: number;
+  /** Set after the first matching attempt: a limit that rested and then fills is a maker. */
+  rested: boolean;
+}
+
+interface Working extends WorkingOrderState {
+  done: boolean;
+}
+
+/** A bar or quote copied into a preallocated slot: producers may reuse their event objects. */
+interface Slot {
+  ts: number;
+  open: number;
+  high: number;
+  low: number;
+  close: number;
+  volume: number;
+  bid: number;
+  ask: number;
+}
+
+interface Match {
+  qty: number;
+  price: number;
+  taker: boolean;
+  /** Volume the fill participated in (0 when unknown), for cost features. */
+  volume: number;
+}
+
+class SymbolState {
+  readonly slots: Slot[];
+  head = 0;
+  count = 0;
+  /** Time of the newest event pushed out of the ring; an order active before it may have missed its event. */
+  evictedTs = 0;
+  book: DepthBook | undefined;
+  working: Working[] = [];
+  lastPrice = 0;
+  volVar = 0;
+  spreadBps = 0;
+  lastVolume = 0;
+
+  constructor(ringSize: number) {
+    this.slots = Array.from({ length: ringSize }, () => ({ ts: 0, open: 0, high: 0, low: 0, close: 0, volume: 0, bid: 0, ask: 0 }));
+  }
+
+  /** Returns the slot to fill in for the next event, evicting the oldest when full. */
+  next(): Slot {
+    const cap = this.slots.length;
+    if (this.count === cap) {
+      this.evictedTs = this.slots[this.head].ts;
+      this.head = (this.head + 1) % cap;
+      this.count--;
+    }
+    const slot = this.slots[(this.head + this.count) % cap];
+    this.count++;
+    return slot;
+  }
+
+  at(i: number): Slot {
+    return this.slots[(this.head + i) % this.slots.length];
+  }
+
+  observePrice(price: number): void {
+    if (this.lastPrice > 0) {
+      const r = Math.log(price / this.lastPrice);
+      this.volVar = this.volVar === 0 ? r * r : VOL_EWMA_ALPHA * r * r + (1 - VOL_EWMA_ALPHA) * this.volVar;
+    }
+    this.lastPrice = price;
+  }
+}
+
+export interface PaperBrokerState {
+  working: WorkingOrderState[];
+  symbols: { symbol: string; slots: Slot[]; evictedTs: number; lastPrice: number; volVar: number; spreadBps: number; lastVolume: number; bids: [number, number][]; asks: [number, number][]; bookTs: number }[];
+}
+
+/**
+ * Simulated execution. Fill models:
+ * - 'next-bar-open': market orders fill at the open of the first bar with ts > active time; limits
+ *   fill when a bar trades through them, at the limit or a better open.
+ * - 'quote': market orders take the opposite side of the first quote after active time; limits fill
+ *   when the quote crosses them (at the quote if marketable on arrival, else at the limit).
+ * - 'book': walk the L2 levels best first; one fill per book state at the VWAP of the levels taken.
+ * Bars/quotes are kept in a small ring per symbol, so an intent that arrives after later events were
+ * seen fills exactly as if it had arrived in time: results do not depend on arrival order.
+ */
+export class PaperBroker {
+  readonly options: Readonly<z.output<typeof PaperBrokerOptionsSchema>>;
+  private readonly slippageModel: CostEstimator | undefined;
+  private readonly instrument: (symbol: string) => Instrument;
+  private readonly listener: BrokerListener;
+  private readonly symbols = new Map<string, SymbolState>();
+  private readonly byId = new Map<string, Working>();
+
+  constructor(opts: PaperBrokerOptions, instrument: (symbol: string) => Instrument, listener: BrokerListener) {
+    const parsed = PaperBrokerOptionsSchema.safeParse(opts);
+    if (!parsed.success) throw new ConfigError(`invalid paper broker options: ${describeZodError(parsed.error)}`);
+    this.options = parsed.data;
+    this.slippageModel = opts.slippageModel;
+    this.instrument = instrument;
+    this.listener = listener;
+  }
+
+  workingCount(): number {
+    return this.byId.size;
+  }
+
+  working(clientOrderId: string): Readonly<WorkingOrderState> | undefined {
+    return this.byId.get(clientOrderId);
+  }
+
+  /** Remaining working quantity for a symbol on one side (counts towards risk's post-trade position). */
+  pendingQty(symbol: string, side: 'buy' | 'sell'): number {
+    const s = this.symbols.get(symbol);
+    if (!s) return 0;
+    let total = 0;
+    for (const w of s.working) if (!w.done && w.intent.side === side) total += w.remaining;
+    return total;
+  }
+
+  /** Mid of the broker's L2 book for a symbol, when it has one. */
+  bookMid(symbol: string): number | undefined {
+    return this.symbols.get(symbol)?.book?.mid();
+  }
+
+  /** Accepts an order; it may fill at once against events already seen after its active time. */
+  submit(intent: OrderIntent): void {
+    if (this.byId.has(intent.clientOrderId)) return;
+    const activeTs = intent.ts + this.options.latencyUs;
+    const w: Working = { intent, activeTs, remaining: intent.qty, fillSeq: 0, matchedThroughTs: activeTs, rested: false, done: false };
+    const s = this.sym(intent.symbol);
+    if (s.evictedTs > activeTs) {
+      this.listener.cancelled(intent.clientOrderId, s.evictedTs, `order active at ${activeTs} is older than the broker's market history (ring of ${this.options.ringSize})`);
+      return;
+    }
+    this.byId.set(intent.clientOrderId, w);
+    s.working.push(w);
+    if (this.options.fillModel === 'book') {
+      if (s.book && s.book.ts > activeTs) this.matchBook(s, w, s.book.ts);
+    } else {
+      for (let i = 0; i < s.count && !w.done; i++) {
+        const slot = s.at(i);
+        if (slot.ts > w.matchedThroughTs) this.matchSlot(s, w, slot);
+      }
+    }
+    this.compact(s);
+  }
+
+  cancel(clientOrderId: string, ts: number, reason: string): boolean {
+    const w = this.byId.get(clientOrderId);
+    if (!w || w.done) return false;
+    this.finish(w, ts, reason);
+    const s = this.symbols.get(w.intent.symbol);
+    if (s) this.compact(s);
+    return true;
+  }
+
+  /** Cancels every working order (kill switch, halt). */
+  cancelAll(ts: number, reason: string): void {
+    for (const w of [...this.byId.values()]) this.cancel(w.intent.clientOrderId, ts, reason);
+  }
+
+  /** Per-event path: O(1) and allocation-free unless an order is working on the symbol. */
+  onMarket(e: MarketEvent): void {
+    const model = this.options.fillModel;
+    switch (e.kind) {
+      case 'bar': {
+        const s = this.sym(e.symbol);
+        if (model === 'next-bar-open') {
+          const slot = s.next();
+          slot.ts = e.ts;
+          slot.open = e.open;
+          slot.high = e.high;
+          slot.low = e.low;
+          slot.close = e.close;
+          slot.volume = e.volume;
+          if (s.working.length > 0) this.matchWorking(s, slot);
+        }
+        // After matching: a fill at this bar's open must not see its close in its cost features.
+        s.observePrice(e.close);
+        s.lastVolume = e.volume;
+        return;
+      }
+      case 'quote': {
+        const s = this.sym(e.symbol);
+        const mid = (e.bid + e.ask) / 2;
+        s.observePrice(mid);
+        s.spreadBps = ((e.ask - e.bid) / mid) * 1e4;
+        if (model !== 'quote') return;
+        const slot = s.next();
+        slot.ts = e.ts;
+        slot.bid = e.bid;
+        slot.ask = e.ask;
+        slot.volume = 0;
+        if (s.working.length > 0) this.matchWorking(s, slot);
+        return;
+      }
+      case 'depth': {
+        const s = this.sym(e.symbol);
+        this.applyDepth(s, e);
+        if (model !== 'book' || s.working.length === 0) return;
+        for (const w of s.working) if (!w.done && e.ts > w.matchedThroughTs) this.matchBook(s, w, e.ts);
+        this.compact(s);
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  state(): PaperBrokerState {
+    return {
+      working: [...this.byId.values()].filter((w) => !w.done).map(({ done: _done, ...w }) => ({ ...w })),
+      symbols: [...this.symbols.entries()].map(([sym, s]) => ({
+        symbol: sym,
+        slots: Array.from({ length: s.count }, (_, i) => ({ ...s.at(i) })),
+        evictedTs: s.evictedTs,
+        lastPrice: s.lastPrice,
+        volVar: s.volVar,
+        spreadBps: s.spreadBps,
+        lastVolume: s.lastVolume,
+        bids: s.book ? s.book.levels('bid').map((l): [number, number] => [l[0], l[1]]) : [],
+        asks: s.book ? s.book.levels('ask').map((l): [number, number] => [l[0], l[1]]) : [],
+        bookTs: s.book?.ts ?? 0,
+      })),
+    };
+  }
+
+  restore(st: PaperBrokerState): void {
+    this.symbols.clear();
+    this.byId.clear();
+    for (const x of st.symbols) {
+      const s = this.sym(x.symbol);
+      for (const slot of x.slots.slice(-this.options.ringSize)) Object.assign(s.next(), slot);
+      s.evictedTs = x.evictedTs;
+      s.lastPrice = x.lastPrice;
+      s.volVar = x.volVar;
+      s.spreadBps = x.spreadBps;
+      s.lastVolume = x.lastVolume;
+      if (x.bookTs > 0) {
+        s.book = new DepthBook();
+        s.book.apply({ kind: 'depth', symbol: x.symbol, ts: x.bookTs, firstUpdateId: 0, lastUpdateId: 0, snapshot: true, bids: x.bids, asks: x.asks });
+      }
+    }
+    for (const w of st.working) {
+      const copy: Working = { ...w, done: false };
+      this.byId.set(w.intent.clientOrderId, copy);
+      this.sym(w.intent.symbol).working.push(copy);
+    }
+  }
+
+  private sym(symbol: string): SymbolState {
+    let s = this.symbols.get(symbol);
+    if (!s) {
+      s = new SymbolState(this.options.ringSize);
+      this.symbols.set(symbol, s);
+    }
+    return s;
+  }
+
+  private applyDepth(s: SymbolState, e: DepthUpdate): void {
+    s.book ??= new DepthBook();
+    s.book.apply(e);
+    const bid = s.book.bestBid();
+    const ask = s.book.bestAsk();
+    if (bid !== undefined && ask !== undefined && ask >= bid) {
+      const mid = (bid + ask) / 2;
+      s.observePrice(mid);
+      s.spreadBps = ((ask - bid) / mid) * 1e4;
+    }
+  }
+
+  private matchWorking(s: SymbolState, slot: Slot): void {
+    for (const w of s.working) if (!w.done && slot.ts > w.matchedThroughTs) this.matchSlot(s, w, slot);
+    this.compact(s);
+  }
+
+  private matchSlot(s: SymbolState, w: Working, slot: Slot): void {
+    if (this.expiredDay(w, slot.ts)) return;
+    const m = this.options.fillModel === 'quote' ? this.quoteMatch(w, slot) : this.barMatch(w, slot);
+    this.afterMatch(s, w, slot.ts, m);
+  }
+
+  private matchBook(s: SymbolState, w: Working, ts: number): void {
+    if (this.expiredDay(w, ts) || !s.book) return;
+    const buy = w.intent.side === 'buy';
+    const limit = w.intent.type === 'limit' ? w.intent.limitPrice : undefined;
+    const lot = this.instrument(w.intent.symbol).lotSize;
+    let taken = 0;
+    let notional = 0;
+    let volume = 0;
+    for (const [price, size] of s.book.levels(buy ? 'ask' : 'bid')) {
+      if (limit !== undefined && (buy ? price > limit : price < limit)) break;
+      volume += size;
+      const take = roundDownToStep(Math.min(w.remaining - taken, size), lot);
+      if (take <= 0) continue;
+      taken += take;
+      notional += take * price;
+      if (w.remaining - taken <= w.intent.qty * 1e-12) break;
+    }
+    // Walking the book already is the market impact: no extra slippage on top of it.
+    const m = taken > 0 ? { qty: taken, price: notional / taken, taker: !(w.rested && limit !== undefined), volume } : undefined;
+    this.afterMatch(s, w, ts, m, true);
+  }
+
+  private barMatch(w: Working, b: Slot): Match | undefined {
+    const i = w.intent;
+    let price: number | undefined;
+    let taker = true;
+    if (i.type === 'market') price = b.open;
+    else if (i.limitPrice !== undefined) {
+      const L = i.limitPrice;
+      if (i.side === 'buy' ? b.open <= L : b.open >= L) {
+        price = b.open;
+        taker = !w.rested;
+      } else if (i.side === 'buy' ? b.low < L : b.high > L) {
+        price = L;
+        taker = false;
+      }
+    }
+    if (price === undefined) return undefined;
+    let qty = w.remaining;
+    const cap = this.options.maxParticipation;
+    if (cap !== undefined) qty = Math.min(qty, roundDownToStep(cap * b.volume, this.instrument(i.symbol).lotSize));
+    return qty > 0 ? { qty, price, taker, volume: b.volume } : undefined;
+  }
+
+  private quoteMatch(w: Working, q: Slot): Match | undefined {
+    const i = w.intent;
+    const touch = i.side === 'buy' ? q.ask : q.bid;
+    if (i.type === 'market') return { qty: w.remaining, price: touch, taker: true, volume: 0 };
+    const L = i.limitPrice;
+    if (L === undefined || (i.side === 'buy' ? touch > L : touch < L)) return undefined;
+    // Marketable on arrival takes the quote; a resting limit the market came to fills at its limit.
+    return w.rested ? { qty: w.remaining, price: L, taker: false, volume: 0 } : { qty: w.remaining, price: touch, taker: true, volume: 0 };
+  }
+
+  private afterMatch(s: SymbolState, w: Working, ts: number, m: Match | undefined, priceIsFinal = false): void {
+    w.matchedThroughTs = ts;
+    const tif = w.intent.timeInForce;
+    if (tif === 'FOK' && (!m || m.qty < w.remaining * (1 - 1e-12))) {
+      this.finish(w, ts, 'FOK: not fillable in full on arrival');
+      return;
+    }
+    if (m) this.emitFill(s, w, ts, m, priceIsFinal);
+    if (w.done) return;
+    if (tif === 'IOC' || tif === 'FOK') this.finish(w, ts, `${tif}: remainder ${w.remaining} cancelled`);
+    w.rested = true;
+  }
+
+  private emitFill(s: SymbolState, w: Working, ts: number, m: Match, priceIsFinal: boolean): void {
+    const i = w.intent;
+    const inst = this.instrument(i.symbol);
+    let price = m.price;
+    const features: CostFeatures = { spreadBps: s.spreadBps, volBps: Math.sqrt(s.volVar) * 1e4, participation: m.volume > 0 ? m.qty / m.volume : 0 };
+    if (m.taker && !priceIsFinal) {
+      const bps = this.slippageModel ? Math.max(0, this.slippageModel.estimateBps(i.symbol, features)) : this.options.slippageBps;
+      if (bps > 0) {
+        const slipped = roundToStep(price * (i.side === 'buy' ? 1 + bps / 1e4 : 1 - bps / 1e4), inst.tickSize);
+        price = i.limitPrice === undefined ? slipped : i.side === 'buy' ? Math.min(slipped, i.limitPrice) : Math.max(slipped, i.limitPrice);
+        if (!(price > 0)) price = inst.tickSize;
+      }
+    }
+    const complete = m.qty >= w.remaining * (1 - 1e-12);
+    const qty = complete ? w.remaining : m.qty;
+    w.remaining = complete ? 0 : w.remaining - m.qty;
+    w.fillSeq++;
+    const feeBps = m.taker ? this.options.takerFeeBps : this.options.makerFeeBps;
+    const fill: Fill = {
+      execId: execId(i.clientOrderId, w.fillSeq),
+      clientOrderId: i.clientOrderId,
+      accountId: i.accountId,
+      strategyId: i.strategyId,
+      symbol: i.symbol,
+      side: i.side,
+      qty,
+      price,
+      fee: (qty * price * inst.multiplier * feeBps) / 1e4,
+      liquidity: m.taker ? 'taker' : 'maker',
+      ts,
+      arrivalPrice: i.decisionPrice,
+    };
+    if (complete) {
+      w.done = true;
+      this.byId.delete(i.clientOrderId);
+    }
+    this.listener.fill(fill, features, m.price);
+  }
+
+  /** DAY orders lapse at the first event of a later UTC day than their decision. */
+  private expiredDay(w: Working, ts: number): boolean {
+    if (w.intent.timeInForce !== 'DAY' || utcDay(ts) <= utcDay(w.intent.ts)) return false;
+    this.finish(w, ts, 'DAY order expired at the UTC day end');
+    return true;
+  }
+
+  private finish(w: Working, ts: number, reason: string): void {
+    w.done = true;
+    this.byId.delete(w.intent.clientOrderId);
+    this.listener.cancelled(w.intent.clientOrderId, ts, reason);
+  }
+
+  private compact(s: SymbolState): void {
+    let j = 0;
+    for (let k = 0; k < s.working.length; k++) if (!s.working[k].done) s.working[j++] = s.working[k];
+    s.working.length = j;
+  }
+}
