@@ -2,6 +2,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DynamoDBDocumentClient,
+  DeleteCommand,
   GetCommand,
   PutCommand,
   QueryCommand,
@@ -22,6 +23,8 @@ import type {
   ClaimOutcome,
   ExposureLimits,
   ExposureView,
+  IdempotencyOptions,
+  IdempotencyOutcome,
   OrderStage,
   RecordFillOutcome,
   ReserveOutcome,
@@ -370,6 +373,44 @@ export class DynamoStore implements Store {
 
   saveStrategyState(k: string, state: unknown, expectedVersion: number): Promise<SaveStateOutcome> {
     return this.saveVersioned('saveStrategyState', key.strategyState(k), state, expectedVersion);
+  }
+
+  async beginIdempotent(k: string, opts: IdempotencyOptions): Promise<IdempotencyOutcome> {
+    const pk = key.idempotency(k);
+    for (;;) {
+      // Claim when absent, expired (TTL deletion lags) or its in-progress lease has lapsed.
+      const claimed = await this.conditional('beginIdempotent', () =>
+        this.doc.send(
+          new PutCommand({
+            TableName: this.table,
+            Item: { pk, sk: key.state, type: 'idempotency', status: 'in-progress', leaseUntilMs: opts.nowMs + opts.leaseMs, ttl: Math.floor(opts.nowMs / 1000) + opts.ttlSeconds },
+            ConditionExpression: 'attribute_not_exists(pk) OR #ttl < :nowS OR (#status = :inProgress AND leaseUntilMs < :nowMs)',
+            ExpressionAttributeNames: { '#ttl': 'ttl', '#status': 'status' },
+            ExpressionAttributeValues: { ':nowS': Math.floor(opts.nowMs / 1000), ':inProgress': 'in-progress', ':nowMs': opts.nowMs },
+          }),
+        ),
+      );
+      if (claimed) return { status: 'new' };
+      const item = await this.getItem('beginIdempotent', pk, key.state);
+      if (!item) continue;
+      if (item.status === 'completed') return { status: 'completed', result: JSON.parse(String(item.json)) };
+      return { status: 'in-progress' };
+    }
+  }
+
+  async completeIdempotent(k: string, result: unknown, opts: IdempotencyOptions): Promise<void> {
+    await this.run('completeIdempotent', () =>
+      this.doc.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { pk: key.idempotency(k), sk: key.state, type: 'idempotency', status: 'completed', json: JSON.stringify(result ?? null), ttl: Math.floor(opts.nowMs / 1000) + opts.ttlSeconds },
+        }),
+      ),
+    );
+  }
+
+  async releaseIdempotent(k: string): Promise<void> {
+    await this.run('releaseIdempotent', () => this.doc.send(new DeleteCommand({ TableName: this.table, Key: { pk: key.idempotency(k), sk: key.state } })));
   }
 
   private async loadVersioned(op: string, pk: string): Promise<VersionedState | undefined> {

@@ -22,15 +22,20 @@ interface AwsErrorShape {
   $metadata?: { httpStatusCode?: number };
 }
 
-/** Maps an SDK failure to the platform's errors: throttling, 5xx and network -> TransientError. */
+/** Maps a DynamoDB failure to the platform's errors. */
 export function storeError(operation: string, err: unknown): AlgoplanesError {
+  return awsError('STORE', operation, err);
+}
+
+/** Maps an AWS SDK failure to the platform's errors: throttling, 5xx and network -> TransientError. */
+export function awsError(service: string, operation: string, err: unknown): AlgoplanesError {
   if (err instanceof AlgoplanesError) return err;
   const e = (typeof err === 'object' && err !== null ? err : {}) as AwsErrorShape;
   const status = e.$metadata?.httpStatusCode ?? 0;
   const transient =
     TRANSIENT_NAMES.has(e.name ?? '') || status >= 500 || NETWORK_CODES.has(e.code ?? '') || e.$retryable !== undefined;
   const message = `${operation}: ${e.name ?? 'Error'}: ${errorMessage(err)}`;
-  return transient ? new TransientError('STORE_UNAVAILABLE', message, err) : new AlgoplanesError('STORE_FAILED', message, { cause: err });
+  return transient ? new TransientError(`${service}_UNAVAILABLE`, message, err) : new AlgoplanesError(`${service}_FAILED`, message, { cause: err });
 }
 
 export function isConditionalCheckFailure(err: unknown): boolean {

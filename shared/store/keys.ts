@@ -20,6 +20,7 @@ export const key = {
   costModel: (k: string) => `COSTMODEL#${k}`,
   strategyState: (k: string) => `STRATEGY#${k}`,
   state: 'STATE',
+  idempotency: (k: string) => `IDEMPOTENCY#${k}`,
   /** Orders by symbol and time, for the order blotter. */
   ordersBySymbol: (accountId: string, symbol: string) => `ORDERS#${accountId}#${symbol}`,
 } as const;

@@ -7,6 +7,8 @@ import type {
   ClaimOutcome,
   ExposureLimits,
   ExposureView,
+  IdempotencyOptions,
+  IdempotencyOutcome,
   OrderStage,
   RecordFillOutcome,
   ReserveOutcome,
@@ -45,6 +47,7 @@ export class MemoryStore implements Store {
   private readonly riskLimits = new Map<string, RiskLimitsRecord>();
   private readonly costModels = new Map<string, VersionedState>();
   private readonly strategyStates = new Map<string, VersionedState>();
+  private readonly idempotency = new Map<string, { leaseUntilMs: number; expiresAtMs: number; result?: { value: unknown } }>();
 
   async claimOrder(order: Order, opts: ClaimOptions): Promise<ClaimOutcome> {
     const id = `${order.accountId}|${order.clientOrderId}`;
@@ -203,6 +206,24 @@ export class MemoryStore implements Store {
 
   async saveStrategyState(key: string, state: unknown, expectedVersion: number): Promise<SaveStateOutcome> {
     return saveVersioned(this.strategyStates, key, state, expectedVersion);
+  }
+
+  async beginIdempotent(key: string, opts: IdempotencyOptions): Promise<IdempotencyOutcome> {
+    const rec = this.idempotency.get(key);
+    if (rec && rec.expiresAtMs > opts.nowMs) {
+      if (rec.result) return { status: 'completed', result: clone(rec.result.value) };
+      if (rec.leaseUntilMs > opts.nowMs) return { status: 'in-progress' };
+    }
+    this.idempotency.set(key, { leaseUntilMs: opts.nowMs + opts.leaseMs, expiresAtMs: opts.nowMs + opts.ttlSeconds * 1000 });
+    return { status: 'new' };
+  }
+
+  async completeIdempotent(key: string, result: unknown, opts: IdempotencyOptions): Promise<void> {
+    this.idempotency.set(key, { leaseUntilMs: 0, expiresAtMs: opts.nowMs + opts.ttlSeconds * 1000, result: { value: clone(result) } });
+  }
+
+  async releaseIdempotent(key: string): Promise<void> {
+    this.idempotency.delete(key);
   }
 }
 

@@ -97,6 +97,16 @@ export interface VersionedState {
 
 export type SaveStateOutcome = 'saved' | 'conflict';
 
+export type IdempotencyOutcome =
+  | { readonly status: 'new' }
+  | { readonly status: 'in-progress' }
+  | { readonly status: 'completed'; readonly result: unknown };
+
+export interface IdempotencyOptions extends ClaimOptions {
+  /** How long a completed result is remembered (DynamoDB TTL). */
+  readonly ttlSeconds: number;
+}
+
 export interface Store {
   /** Conditional put on clientOrderId: a duplicate delivery never creates a second order. */
   claimOrder(order: Order, opts: ClaimOptions): Promise<ClaimOutcome>;
@@ -136,4 +146,9 @@ export interface Store {
   /** Strategy warm state, optimistic concurrency by version (0 = must not exist yet). */
   loadStrategyState(key: string): Promise<VersionedState | undefined>;
   saveStrategyState(key: string, state: unknown, expectedVersion: number): Promise<SaveStateOutcome>;
+
+  /** Powertools-style idempotency record: claim a key, then complete it with the result or release it on failure. */
+  beginIdempotent(key: string, opts: IdempotencyOptions): Promise<IdempotencyOutcome>;
+  completeIdempotent(key: string, result: unknown, opts: IdempotencyOptions): Promise<void>;
+  releaseIdempotent(key: string): Promise<void>;
 }

@@ -220,3 +220,20 @@ describe('DynamoStore failures', () => {
     expect(() => new DynamoStore({ tableName: 't', client: ddb.client, maxRaceRetries: 0 })).toThrow(/maxRaceRetries/);
   });
 });
+
+describe.each(implementations)('%s idempotency records', (_name, makeStore) => {
+  it('claims a key once, replays the completed result, and frees a released or lapsed key', async () => {
+    const store = await makeStore();
+    const opts = (nowMs: number) => ({ nowMs, leaseMs: 1_000, ttlSeconds: 3_600 });
+    expect(await store.beginIdempotent('run-1', opts(10_000))).toEqual({ status: 'new' });
+    expect(await store.beginIdempotent('run-1', opts(10_500))).toEqual({ status: 'in-progress' });
+    // The owner's lease lapsed without completing: a retry may claim it.
+    expect(await store.beginIdempotent('run-1', opts(12_000))).toEqual({ status: 'new' });
+    await store.completeIdempotent('run-1', { runId: 'run-1', sharpe: 1.5 }, opts(12_100));
+    expect(await store.beginIdempotent('run-1', opts(13_000))).toEqual({ status: 'completed', result: { runId: 'run-1', sharpe: 1.5 } });
+
+    expect(await store.beginIdempotent('run-2', opts(10_000))).toEqual({ status: 'new' });
+    await store.releaseIdempotent('run-2');
+    expect(await store.beginIdempotent('run-2', opts(10_001))).toEqual({ status: 'new' });
+  });
+});
