@@ -65,7 +65,7 @@ export class StrategyPlane {
     targets: 0,
     intents: 0,
     fills: 0,
-    skipped: { noVolEstimate: 0, notInUniverse: 0, noCovariance: 0, noPrice: 0, zeroDelta: 0, belowMinQty: 0, belowMinNotional: 0, costExceedsBenefit: 0 },
+    skipped: { noVolEstimate: 0, notInUniverse: 0, noCovariance: 0, noPrice: 0, solverFailed: 0, zeroDelta: 0, belowMinQty: 0, belowMinNotional: 0, costExceedsBenefit: 0 },
     duplicateReports: 0,
     untrackedReports: 0,
     foreignReports: 0,

@@ -77,6 +77,11 @@ export function solveMeanVariance(problem: MeanVarianceProblem): number[] {
     d[V + i + 1] = -lin[i];
   }
   for (let k = 1; k <= N; k++) D[k][k] += ridge;
+  // quadprog's plane rotations square their inputs: values near 1e-200 underflow and turn the
+  // solution into NaN. Entries that small cannot move the optimum, so they are flushed to zero.
+  const floorD = ridge * 1e-6;
+  for (let r = 1; r <= N; r++) for (let c = 1; c <= N; c++) if (Math.abs(D[r][c]) < floorD) D[r][c] = 0;
+  for (let k = 1; k <= N; k++) d[k] = flush(d[k]);
 
   const columns: { a: Map<number, number>; b: number }[] = [];
   for (let i = 0; i < n; i++) {
@@ -101,11 +106,11 @@ export function solveMeanVariance(problem: MeanVarianceProblem): number[] {
   const b: number[] = [0];
   columns.forEach((c, j) => {
     for (const [k, v] of c.a) A[k + 1][j + 1] = v;
-    b.push(c.b);
+    b.push(flush(c.b));
   });
 
   const result = quadprog.solveQP(D, d, A, b, n);
-  if (result.message) throw new ValidationError('QP_FAILED', result.message, 'solveMeanVariance');
+  if (result.message || result.solution.some(Number.isNaN)) throw new ValidationError('QP_FAILED', result.message || 'solver returned NaN', 'solveMeanVariance');
   const w = new Array<number>(n);
   for (let i = 0; i < n; i++) {
     let wi = result.solution[P + i + 1] - (longOnly ? 0 : result.solution[M + i + 1]);
@@ -116,4 +121,11 @@ export function solveMeanVariance(problem: MeanVarianceProblem): number[] {
   const total = w.reduce((s, x) => s + Math.abs(x), 0);
   if (total > grossLeverage) for (let i = 0; i < n; i++) w[i] *= grossLeverage / total;
   return w;
+}
+
+/** Below this magnitude a return, cost or weight is numerically zero for the solver. */
+const NEGLIGIBLE = 1e-100;
+
+function flush(value: number): number {
+  return Math.abs(value) < NEGLIGIBLE ? 0 : value;
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Instrument, MarketEvent, Signal } from '../../domain/index.ts';
 import type { CostEstimator } from '../../ports/planes.ts';
 import type { MarketStats } from './market-stats.ts';
+import { ValidationError } from '../../util/errors.ts';
 import { solveMeanVariance } from './mean-variance.ts';
 import type { MeanVarianceSizing, ResolvedSizingConfig, VolTargetSizing } from './sizing-config.ts';
 
@@ -14,7 +15,7 @@ export interface SizedTarget {
 }
 
 /** Why a signal produced no target. */
-export type SizingSkip = 'noVolEstimate' | 'notInUniverse' | 'noCovariance' | 'noPrice';
+export type SizingSkip = 'noVolEstimate' | 'notInUniverse' | 'noCovariance' | 'noPrice' | 'solverFailed';
 
 export interface SizerDeps {
   readonly instrument: (symbol: string) => Instrument;
@@ -157,17 +158,15 @@ export class MeanVarianceSizer implements Sizer {
         quadraticCost[i] = costAversion * 2 * Math.max(0, full - fixed);
       }
     }
-    const w = solveMeanVariance({
-      mu,
-      cov,
-      current,
-      riskAversion: this.config.riskAversion,
-      longOnly: this.config.longOnly,
-      maxWeight: this.config.maxWeight,
-      grossLeverage: this.config.grossLeverage,
-      linearCost,
-      quadraticCost,
-    });
+    let w: number[];
+    try {
+      const { riskAversion, longOnly, maxWeight, grossLeverage } = this.config;
+      w = solveMeanVariance({ mu, cov, current, riskAversion, longOnly, maxWeight, grossLeverage, linearCost, quadraticCost });
+    } catch (err) {
+      // A degenerate covariance must not stop the stream: keep the current book and count it.
+      if (err instanceof ValidationError) return 'solverFailed';
+      throw err;
+    }
     return symbols.map((symbol, i) => ({ symbol, qty: (w[i] * equity) / unit[i], price: prices[i], strength: this.strengths[i] }));
   }
 
