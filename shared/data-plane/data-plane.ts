@@ -45,7 +45,7 @@ export class DataPlane {
   process(e: MarketEvent, where?: string): void {
     if (!this.gate.check(e, where)) return;
     this.passed++;
-    this.sink.market(e);
+    // Derive first: an event that closes an interval goes out after that interval's OFI/bar, keeping time order.
     switch (e.kind) {
       case 'quote':
         this.onQuote(e);
@@ -57,6 +57,7 @@ export class DataPlane {
         this.onTrade(e);
         break;
     }
+    this.sink.market(e);
   }
 
   /** Counts and forwards an entry rejected before the gate (a reader's parse errors). */

@@ -13,6 +13,11 @@ export interface QualityOptions {
   outlierRefreshEvery?: number;
   /** Returns needed before outliers are judged at all. */
   outlierMinSamples?: number;
+  /**
+   * Smallest absolute log return that can be an outlier. Tick series are mostly zero returns, so
+   * their MAD is ~0 and any move has a huge z; real bad prints are large moves.
+   */
+  outlierMinReturn?: number;
   /** Consecutive outliers after which the new level is accepted as a regime change. */
   outlierRegimeAfter?: number;
   /** Event-time silence longer than this flags the feed stale. */
@@ -23,6 +28,8 @@ const MAD_TO_SIGMA = 1.4826;
 /** Mean absolute deviation to sigma for normal data (sqrt(pi/2)); the fallback when MAD is 0. */
 const MEAN_ABS_TO_SIGMA = 1.2533;
 const RECENT_TRADE_IDS = 256;
+/** Not in DEFAULTS.quality (owned elsewhere); see QualityOptions.outlierMinReturn. */
+const OUTLIER_MIN_RETURN = 0.05;
 
 /**
  * Rolling robust statistics of log returns. The median/MAD are refreshed every `refreshEvery`
@@ -48,12 +55,14 @@ class ReturnStats {
     this.scratch = new Float64Array(size);
   }
 
-  /** Robust z-score of moving to `price`; 0 while there is too little history to judge. */
-  zScore(price: number): number {
+  /** Robust z-score of moving to `price`; 0 for small moves and while there is too little history. */
+  zScore(price: number, minReturn: number): number {
     if (this.count < this.minSamples || !(this.lastPrice > 0)) return 0;
+    const r = Math.log(price / this.lastPrice);
+    if (Math.abs(r) <= minReturn) return 0;
     if (this.sinceRefresh >= this.refreshEvery || this.scale === 0) this.refresh();
     if (this.scale === 0) return 0;
-    return Math.abs(Math.log(price / this.lastPrice) - this.center) / this.scale;
+    return Math.abs(r - this.center) / this.scale;
   }
 
   accept(price: number): void {
@@ -160,15 +169,20 @@ export class QualityGate {
     private readonly onQuarantine: (e: QuarantineEntry) => void,
   ) {
     const base = { ...DEFAULTS.quality, ...opts };
+    const positive = (v: Record<string, unknown>) => {
+      for (const [name, value] of Object.entries(v)) {
+        if (!(typeof value === 'number' && value > 0 && Number.isFinite(value))) throw new RangeError(`quality option ${name} must be a positive number, got ${value}`);
+      }
+    };
+    positive(base);
     this.opts = {
       outlierRefreshEvery: base.outlierWindow,
       outlierMinSamples: Math.min(20, base.outlierWindow),
-      outlierRegimeAfter: 3,
+      outlierMinReturn: OUTLIER_MIN_RETURN,
+      outlierRegimeAfter: 2,
       ...base,
     };
-    for (const [name, v] of Object.entries(this.opts)) {
-      if (!(typeof v === 'number' && v > 0 && Number.isFinite(v))) throw new RangeError(`quality option ${name} must be a positive number, got ${v}`);
-    }
+    positive(this.opts);
     this.counters = Object.fromEntries(QualityReason.options.map((r) => [r, 0])) as Record<QualityReason, number>;
   }
 
@@ -239,10 +253,11 @@ export class QualityGate {
 
   /** Outlier test on a price series; true when the price is rejected. */
   private outlier(stats: ReturnStats, price: number, e: MarketEvent, field: string, where: string | undefined): boolean {
-    const z = stats.zScore(price);
+    const z = stats.zScore(price, this.opts.outlierMinReturn);
     if (z <= this.opts.outlierZ) return false;
     stats.streak++;
-    if (stats.streak >= this.opts.outlierRegimeAfter) return false; // persistent level: a regime change, not a bad print
+    // A bad print reverts at once; a level that persists is a regime change.
+    if (stats.streak >= this.opts.outlierRegimeAfter) return false;
     this.reject('OUTLIER', e, `${field} ${price} after ${stats.lastPrice} is ${z.toFixed(1)} robust sigmas from recent returns (limit ${this.opts.outlierZ})`, where);
     return true;
   }
