@@ -26,6 +26,8 @@ export const BacktestOptionsSchema = z.object({
   latencyUs: z.number().int().min(0).default(B.latencyUs),
   /** Apply the learned transaction-cost model as slippage in the paper broker. */
   slippage: z.boolean().default(false),
+  /** Skip rebalances whose modelled cost exceeds their expected edge (the learned cost model gates sizing). */
+  costAware: z.boolean().default(false),
   tickSize: z.number().positive().optional(),
   lotSize: z.number().positive().optional(),
   /** Directory for report.json, report.html and fills.csv; omit to write nothing. */

