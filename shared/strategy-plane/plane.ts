@@ -243,7 +243,7 @@ export class StrategyPlane {
       reduceOnly: h.position !== 0 && sign !== Math.sign(h.position) && qty <= Math.abs(h.position),
       reason,
     };
-    this.book.addPending(id, strategyId, symbol, sign, qty);
+    this.book.addPending(id, strategyId, symbol, sign, qty, inst.lotSize);
     this.tally.intents++;
     this.sink.intent(intent);
   }

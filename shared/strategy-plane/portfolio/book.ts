@@ -31,7 +31,7 @@ export type ExecutionOutcome = 'filled' | 'updated' | 'duplicate' | 'untracked';
 const RECENTLY_CLOSED = 4096;
 
 const BookSnapshotSchema = z.object({
-  holdings: z.array(z.object({ strategyId: z.string(), symbol: z.string(), position: z.number(), lastTs: z.number(), seq: z.number().int() })),
+  holdings: z.array(z.object({ strategyId: z.string(), symbol: z.string(), position: z.number(), pending: z.number(), lastTs: z.number(), seq: z.number().int() })),
   open: z.array(z.object({ clientOrderId: z.string(), strategyId: z.string(), symbol: z.string(), sign: z.union([z.literal(1), z.literal(-1)]), qty: z.number(), filled: z.number() })),
   closed: z.array(z.string()),
 });
@@ -76,9 +76,10 @@ export class PositionBook {
     return this.open.has(clientOrderId);
   }
 
-  addPending(clientOrderId: string, strategyId: string, symbol: string, sign: 1 | -1, qty: number): void {
+  addPending(clientOrderId: string, strategyId: string, symbol: string, sign: 1 | -1, qty: number, lotSize: number): void {
     this.open.set(clientOrderId, { strategyId, symbol, sign, qty, filled: 0 });
-    this.holding(strategyId, symbol).pending += sign * qty;
+    const h = this.holding(strategyId, symbol);
+    h.pending = roundToStep(h.pending + sign * qty, lotSize);
   }
 
   apply(report: ExecutionReport, lotSize: number): ExecutionOutcome {
@@ -110,7 +111,7 @@ export class PositionBook {
   snapshot(): BookSnapshot {
     const holdings: BookSnapshot['holdings'] = [];
     for (const [strategyId, bySymbol] of this.holdings) {
-      for (const [symbol, h] of bySymbol) holdings.push({ strategyId, symbol, position: h.position, lastTs: h.lastTs, seq: h.seq });
+      for (const [symbol, h] of bySymbol) holdings.push({ strategyId, symbol, position: h.position, pending: h.pending, lastTs: h.lastTs, seq: h.seq });
     }
     const open = [...this.open].map(([clientOrderId, o]) => ({ clientOrderId, ...o }));
     return { holdings, open, closed: [...this.closed] };
@@ -122,13 +123,9 @@ export class PositionBook {
     this.open.clear();
     this.closed.length = 0;
     this.closedSet.clear();
-    for (const h of snap.holdings) Object.assign(this.holding(h.strategyId, h.symbol), { position: h.position, lastTs: h.lastTs, seq: h.seq });
-    for (const o of snap.open) {
-      this.addPending(o.clientOrderId, o.strategyId, o.symbol, o.sign, o.qty);
-      const open = this.open.get(o.clientOrderId) as OpenOrder;
-      open.filled = o.filled;
-      this.holding(o.strategyId, o.symbol).pending -= o.sign * o.filled;
-    }
+    // Pending is restored as saved rather than re-summed, so it stays bit-identical.
+    for (const h of snap.holdings) Object.assign(this.holding(h.strategyId, h.symbol), { position: h.position, pending: h.pending, lastTs: h.lastTs, seq: h.seq });
+    for (const o of snap.open) this.open.set(o.clientOrderId, { strategyId: o.strategyId, symbol: o.symbol, sign: o.sign, qty: o.qty, filled: o.filled });
     for (const id of snap.closed) this.remember(id);
   }
 
