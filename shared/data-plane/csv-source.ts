@@ -163,11 +163,14 @@ function scanNumberField(b: Uint8Array, start: number, end: number): number {
     digitCount++;
     i++;
   }
+  const integer = mantissa;
   let fractionDigits = 0;
+  let fractionIsZero = true;
   if (i < end && b[i] === 46) {
     i++;
     while (i < end && (c = b[i] - 48) >= 0 && c <= 9) {
       mantissa = mantissa * 10 + c;
+      if (c !== 0) fractionIsZero = false;
       fractionDigits++;
       i++;
     }
@@ -175,7 +178,8 @@ function scanNumberField(b: Uint8Array, start: number, end: number): number {
   }
   if ((i === end || b[i] === 44) && digitCount > 0 && mantissa <= MAX_EXACT_MANTISSA && fractionDigits <= 22) {
     fieldEnd = i;
-    const v = fractionDigits === 0 ? mantissa : mantissa / POW10[fractionDigits];
+    // Prices like `46319.0` skip the division.
+    const v = fractionIsZero ? integer : mantissa / POW10[fractionDigits];
     return negative ? -v : v;
   }
   while (i < end && b[i] !== 44) i++;

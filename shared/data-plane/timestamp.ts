@@ -106,6 +106,9 @@ function twoDigits(b: Uint8Array, i: number): number {
   return hi >= 0 && hi <= 9 && lo >= 0 && lo <= 9 ? hi * 10 + lo : -1;
 }
 
+let cachedDateKey = -1;
+let cachedDateUs = 0;
+
 /** `YYYY-MM-DD HH:MM:SS` with nothing or a fraction after it: the layout of nearly every data file. */
 function scanCommonDateTime(b: Uint8Array, start: number, end: number): number {
   if (end - start < 19 || b[start + 4] !== 45 || b[start + 7] !== 45 || b[start + 13] !== 58 || b[start + 16] !== 58) return NaN;
@@ -119,9 +122,16 @@ function scanCommonDateTime(b: Uint8Array, start: number, end: number): number {
   const minute = twoDigits(b, start + 14);
   const second = twoDigits(b, start + 17);
   if ((century | yy | month | day | hour | minute | second) < 0) return NaN;
-  const year = century * 100 + yy;
-  if (year < 1970 || month < 1 || month > 12 || day < 1 || (day > 28 && day > daysInMonth(year, month)) || hour > 23 || minute > 59 || second > 59) return NaN;
-  let us = daysFromCivil(year, month, day) * US_PER_DAY + (hour * 3600 + minute * 60 + second) * US_PER_SECOND;
+  if (hour > 23 || minute > 59 || second > 59) return NaN;
+  // Consecutive rows mostly share their date: reuse its day count.
+  const dateKey = ((century * 100 + yy) * 100 + month) * 100 + day;
+  if (dateKey !== cachedDateKey) {
+    const year = century * 100 + yy;
+    if (year < 1970 || month < 1 || month > 12 || day < 1 || (day > 28 && day > daysInMonth(year, month))) return NaN;
+    cachedDateKey = dateKey;
+    cachedDateUs = daysFromCivil(year, month, day) * US_PER_DAY;
+  }
+  let us = cachedDateUs + (hour * 3600 + minute * 60 + second) * US_PER_SECOND;
   let i = start + 19;
   if (i === end) return us;
   if (b[i] !== 46) return NaN;
