@@ -119,3 +119,11 @@ export function resultsBucketName(env: EnvConfig, account: string = Aws.ACCOUNT_
 }
 
 export const METRICS_NAMESPACE = 'algoplanes';
+
+/**
+ * POWERTOOLS_SERVICE_NAME of a plane function. Powertools adds it to every EMF metric as the `service`
+ * dimension next to the contract's `plane`, so dashboards and alarms must name both.
+ */
+export function serviceName(plane: PlaneName): string {
+  return `algoplanes-${plane}`;
+}

@@ -2,7 +2,6 @@ import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import { StartingPosition, type IEventSourceDlq } from 'aws-cdk-lib/aws-lambda';
 import type { KinesisEventSourceProps } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as kinesis from 'aws-cdk-lib/aws-kinesis';
-import * as kms from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
 import type { EnvConfig } from '../config.ts';
 
@@ -17,7 +16,6 @@ export interface IngestionStackProps extends StackProps {
  * here would make this stack depend on the planes stack, which already depends on it for the names.
  */
 export class IngestionStack extends Stack {
-  readonly key: kms.Key;
   readonly ingestStream: kinesis.Stream;
   readonly eventsStream: kinesis.Stream;
 
@@ -25,19 +23,12 @@ export class IngestionStack extends Stack {
     super(scope, id, props);
     const { config } = props;
 
-    this.key = new kms.Key(this, 'StreamKey', {
-      alias: `alias/${config.prefix}-streams`,
-      description: 'Encrypts the market data Kinesis streams',
-      enableKeyRotation: true,
-      removalPolicy: config.removalPolicy,
-    });
-
     const stream = (logicalId: string, name: string): kinesis.Stream =>
       new kinesis.Stream(this, logicalId, {
         streamName: `${config.prefix}-${name}`,
         streamMode: kinesis.StreamMode.ON_DEMAND,
-        encryption: kinesis.StreamEncryption.KMS,
-        encryptionKey: this.key,
+        // The AWS managed key (aws/kinesis): KMS encryption without per-consumer key grants or CMK request costs.
+        encryption: kinesis.StreamEncryption.MANAGED,
         retentionPeriod: config.streamRetention,
         removalPolicy: config.removalPolicy,
       });

@@ -8,7 +8,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { METRICS_NAMESPACE, PLANES, type EnvConfig, type HotPath, type PlaneName } from '../config.ts';
+import { METRICS_NAMESPACE, PLANES, serviceName, type EnvConfig, type HotPath, type PlaneName } from '../config.ts';
 
 export interface ObservabilityStackProps extends StackProps {
   readonly config: EnvConfig;
@@ -22,7 +22,7 @@ export interface ObservabilityStackProps extends StackProps {
   readonly eventsStream: kinesis.IStream;
 }
 
-/** Business metrics each plane emits (EMF, namespace `algoplanes`, dimension `plane`), per the contract. */
+/** Business metrics each plane emits (EMF, namespace `algoplanes`, dimensions `service` and `plane`), per the contract. */
 export const PLANE_METRICS: Readonly<Record<PlaneName, readonly string[]>> = {
   data: ['IngestedEvents', 'QualityRejects', 'DlqMessages'],
   strategy: ['Signals', 'OrderIntents', 'DlqMessages'],
@@ -36,7 +36,7 @@ const ALARM_PERIOD = Duration.minutes(5);
 export function planeMetric(plane: PlaneName, metricName: string, period = PERIOD): cloudwatch.Metric {
   // PnL is a level, not a count: show where it ended each period.
   const statistic = metricName === 'PnL' ? cloudwatch.Stats.AVERAGE : cloudwatch.Stats.SUM;
-  return new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: { plane }, statistic, period });
+  return new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: { service: serviceName(plane), plane }, statistic, period });
 }
 
 /** One dashboard per plane and alarms on failures, lag and dead letters, all notifying one encrypted topic. */

@@ -13,7 +13,7 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { DEFAULTS } from '../../shared/config/defaults.ts';
-import { METRICS_NAMESPACE, functionName, resultsBucketName, tableName, type EnvConfig, type HotPath, type KafkaTopicName, type PlaneName } from '../config.ts';
+import { METRICS_NAMESPACE, functionName, resultsBucketName, serviceName, tableName, type EnvConfig, type HotPath, type KafkaTopicName, type PlaneName } from '../config.ts';
 import { streamMappingOptions } from './ingestion.ts';
 import { kafkaClientStatements } from './messaging.ts';
 
@@ -133,7 +133,7 @@ export class PlanesStack extends Stack {
         tracing: lambda.Tracing.ACTIVE,
         logGroup,
         reservedConcurrentExecutions: opts.reserved,
-        environment: { ...commonEnv, POWERTOOLS_SERVICE_NAME: plane, ...opts.extraEnv },
+        environment: { ...commonEnv, POWERTOOLS_SERVICE_NAME: serviceName(plane), ...opts.extraEnv },
         ...(opts.inVpc ? { vpc: props.vpc, vpcSubnets: { subnetGroupName: 'private' }, securityGroups: [props.lambdaSecurityGroup] } : {}),
         bundling: {
           forceDockerBundling: false,
@@ -173,12 +173,6 @@ export class PlanesStack extends Stack {
 
     // Least privilege: each plane gets exactly what its contract says it touches.
     props.eventsStream.grantWrite(data);
-    Validations.of(data).acknowledge(
-      ...['kms:ReEncrypt*', 'kms:GenerateDataKey*'].map((action) => ({
-        id: `AwsSolutions-IAM5[Action::${action}]`,
-        reason: 'Kinesis SSE needs these KMS action families to put records; scoped to the single stream key',
-      })),
-    );
     for (const fn of [data, strategy, order]) {
       table.grantReadWriteData(fn);
       this.dlq.grantSendMessages(fn);

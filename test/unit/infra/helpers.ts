@@ -22,6 +22,10 @@ export function stubProjectRoot(): string {
   return root;
 }
 
+// aws-cdk-lib's built-in CloudFormation schema validation takes ~30 s per app on this machine; the
+// real `cdk synth` runs keep it on. cdk-nag and the template assertions below are unaffected.
+process.env.CDK_VALIDATION = 'false';
+
 const cache = new Map<string, AlgoplanesStacks>();
 
 /** One app per (env, hotPath), built once per test file; bundling skipped via `aws:cdk:bundling-stacks`. */
