@@ -61,7 +61,6 @@ export async function runBacktest(input: BacktestInput, hooks: BacktestHooks = {
   const tracker = new PerformanceTracker({ initialCash: options.cash });
   const fills: Fill[] = [];
   const breaches: RiskBreach[] = [];
-  const rejectedByReader: QuarantineEntry[] = [];
   let quarantined = 0;
   const keepQuarantined = (entry: QuarantineEntry) => {
     quarantined++;
@@ -136,12 +135,10 @@ export async function runBacktest(input: BacktestInput, hooks: BacktestHooks = {
   let engineMs = 0;
   for await (const batch of source.batches()) {
     const started = performance.now();
-    for (const entry of batch.rejected) {
-      rejectedByReader.push(entry);
-      keepQuarantined(entry);
-    }
+    for (const entry of batch.rejected) dataPlane.quarantine(entry);
     const batchEvents = batch.events;
-    for (let i = 0; i < batchEvents.length; i++) dataPlane.process(batchEvents[i]);
+    const lines = batch.lines;
+    for (let i = 0; i < batchEvents.length; i++) dataPlane.process(batchEvents[i], source.path, lines[i]);
     events += batchEvents.length;
     engineMs += performance.now() - started;
     hooks.onProgress?.(batch.bytesRead, source.totalBytes);

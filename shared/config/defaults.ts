@@ -36,6 +36,10 @@ export const DEFAULTS = {
     /** Robust z-score (median/MAD of returns) above which a price move is an outlier. */
     outlierZ: 12,
     outlierWindow: 100,
+    /** Only moves larger than this (5%) can be outliers: minute bars of a quiet market have tiny MADs. */
+    outlierMinReturn: 0.05,
+    /** A second outlier in a row at the new level is accepted as a regime change, not a bad print. */
+    outlierRegimeAfter: 2,
     /** A feed silent for longer than this (event time) is flagged stale. */
     staleAfterUs: 60_000_000,
   },

@@ -42,8 +42,9 @@ export class DataPlane {
     }
   }
 
-  process(e: MarketEvent, where?: string): void {
-    if (!this.gate.check(e, where)) return;
+  /** `where` names the source (file, subject) and `line` the position in it, for quarantine entries. */
+  process(e: MarketEvent, where?: string, line?: number): void {
+    if (!this.gate.check(e, where, line)) return;
     this.passed++;
     // Derive first: an event that closes an interval goes out after that interval's OFI/bar, keeping time order.
     switch (e.kind) {

@@ -28,8 +28,6 @@ const MAD_TO_SIGMA = 1.4826;
 /** Mean absolute deviation to sigma for normal data (sqrt(pi/2)); the fallback when MAD is 0. */
 const MEAN_ABS_TO_SIGMA = 1.2533;
 const RECENT_TRADE_IDS = 256;
-/** Not in DEFAULTS.quality (owned elsewhere); see QualityOptions.outlierMinReturn. */
-const OUTLIER_MIN_RETURN = 0.05;
 
 /**
  * Rolling robust statistics of log returns. The median/MAD are refreshed every `refreshEvery`
@@ -178,13 +176,13 @@ export class QualityGate {
     this.opts = {
       outlierRefreshEvery: base.outlierWindow,
       outlierMinSamples: Math.min(20, base.outlierWindow),
-      outlierMinReturn: OUTLIER_MIN_RETURN,
-      outlierRegimeAfter: 2,
       ...base,
     };
     positive(this.opts);
     this.counters = Object.fromEntries(QualityReason.options.map((r) => [r, 0])) as Record<QualityReason, number>;
   }
+
+  private line: number | undefined;
 
   counts(): Record<QualityReason, number> {
     return { ...this.counters };
@@ -197,7 +195,9 @@ export class QualityGate {
   }
 
   /** True when the event may pass downstream. */
-  check(e: MarketEvent, where?: string): boolean {
+  check(e: MarketEvent, where?: string, line?: number): boolean {
+    // Kept as a number and joined to `where` only when an entry is written: no string per event.
+    this.line = line;
     const state = this.state(e.symbol);
     switch (e.kind) {
       case 'bar':
@@ -239,7 +239,8 @@ export class QualityGate {
 
   private emit(reason: QualityReason, symbol: string, message: string, where: string | undefined, ts: number | undefined, raw: unknown, rejected: boolean): void {
     this.counters[reason]++;
-    this.onQuarantine({ reason, where: where ?? symbol, message, ts: ts !== undefined && isTimestamp(ts) ? ts : undefined, symbol, raw, rejected });
+    const location = where === undefined ? symbol : this.line === undefined ? where : `${where}:${this.line}`;
+    this.onQuarantine({ reason, where: location, message, ts: ts !== undefined && isTimestamp(ts) ? ts : undefined, symbol, raw, rejected });
   }
 
   private reject(reason: QualityReason, e: MarketEvent, message: string, where: string | undefined): false {
