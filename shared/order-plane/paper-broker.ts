@@ -121,7 +121,8 @@ class SymbolState {
 
   observePrice(price: number): void {
     if (this.lastPrice > 0) {
-      const r = Math.log(price / this.lastPrice);
+      // Simple return: at bar-to-bar scale it equals the log return to well under a basis point.
+      const r = price / this.lastPrice - 1;
       this.volVar = this.volVar === 0 ? r * r : VOL_EWMA_ALPHA * r * r + (1 - VOL_EWMA_ALPHA) * this.volVar;
     }
     this.lastPrice = price;
@@ -150,6 +151,8 @@ export class PaperBroker {
   private readonly listener: BrokerListener;
   private readonly symbols = new Map<string, SymbolState>();
   private readonly byId = new Map<string, Working>();
+  private lastSymbol = '';
+  private lastState: SymbolState | undefined;
 
   constructor(opts: PaperBrokerOptions, instrument: (symbol: string) => Instrument, listener: BrokerListener) {
     const parsed = PaperBrokerOptionsSchema.safeParse(opts);
@@ -287,6 +290,7 @@ export class PaperBroker {
 
   restore(st: PaperBrokerState): void {
     this.symbols.clear();
+    this.lastState = undefined;
     this.byId.clear();
     for (const x of st.symbols) {
       const s = this.sym(x.symbol);
@@ -309,11 +313,15 @@ export class PaperBroker {
   }
 
   private sym(symbol: string): SymbolState {
+    // Most streams are one symbol: skip the map lookup when it repeats.
+    if (symbol === this.lastSymbol && this.lastState) return this.lastState;
     let s = this.symbols.get(symbol);
     if (!s) {
       s = new SymbolState(this.options.ringSize);
       this.symbols.set(symbol, s);
     }
+    this.lastSymbol = symbol;
+    this.lastState = s;
     return s;
   }
 

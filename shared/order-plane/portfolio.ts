@@ -45,6 +45,8 @@ export class Portfolio {
   private feesPaid = 0;
   private day = -1;
   private dayStartEquity: number;
+  /** The position last marked: bar streams repeat one symbol, so this skips the map lookup. */
+  private lastMarked: PositionState | undefined;
 
   constructor(opts: { accountId: string; initialCash: number; multiplier?: (symbol: string) => number }) {
     if (!Number.isFinite(opts.initialCash)) throw new ValidationError('INVALID_CASH', `initial cash ${opts.initialCash} must be finite`, 'Portfolio');
@@ -118,7 +120,8 @@ export class Portfolio {
   /** Marks a symbol to `price`: O(1), allocation-free once the symbol is known. */
   mark(symbol: string, price: number): void {
     if (!(price > 0) || !Number.isFinite(price)) throw new ValidationError('INVALID_PRICE', `mark price ${price} must be a finite number > 0`, `Portfolio.mark ${symbol}`);
-    const p = this.positions.get(symbol) ?? this.create(symbol);
+    let p = this.lastMarked;
+    if (p === undefined || p.symbol !== symbol) p = this.lastMarked = this.positions.get(symbol) ?? this.create(symbol);
     if (p.qty !== 0) {
       const before = p.qty * p.mark * p.multiplier;
       const after = p.qty * price * p.multiplier;
