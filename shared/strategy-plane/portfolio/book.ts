@@ -45,7 +45,8 @@ export type BookSnapshot = z.infer<typeof BookSnapshotSchema>;
 export class PositionBook {
   private readonly holdings = new Map<string, Map<string, Holding>>();
   private readonly open = new Map<string, OpenOrder>();
-  private readonly closed: string[] = [];
+  private readonly closed: (string | undefined)[] = new Array<string | undefined>(RECENTLY_CLOSED);
+  private closedNext = 0;
   private readonly closedSet = new Set<string>();
 
   holding(strategyId: string, symbol: string): Holding {
@@ -79,7 +80,7 @@ export class PositionBook {
   addPending(clientOrderId: string, strategyId: string, symbol: string, sign: 1 | -1, qty: number, lotSize: number): void {
     this.open.set(clientOrderId, { strategyId, symbol, sign, qty, filled: 0 });
     const h = this.holding(strategyId, symbol);
-    h.pending = roundToStep(h.pending + sign * qty, lotSize);
+    h.pending = snapToLot(h.pending + sign * qty, lotSize);
   }
 
   apply(report: ExecutionReport, lotSize: number): ExecutionOutcome {
@@ -90,18 +91,18 @@ export class PositionBook {
       // An order this book never sent (placed before a restart without snapshot): count its fill.
       if (fill === undefined) return 'untracked';
       const h = this.holding(fill.strategyId, fill.symbol);
-      h.position = roundToStep(h.position + (fill.side === 'buy' ? fill.qty : -fill.qty), lotSize);
+      h.position = snapToLot(h.position + (fill.side === 'buy' ? fill.qty : -fill.qty), lotSize);
       return 'untracked';
     }
     const h = this.holding(open.strategyId, open.symbol);
     const increment = order.filledQty - open.filled;
     if (increment > 0) {
-      h.position = roundToStep(h.position + open.sign * increment, lotSize);
-      h.pending = roundToStep(h.pending - open.sign * increment, lotSize);
+      h.position = snapToLot(h.position + open.sign * increment, lotSize);
+      h.pending = snapToLot(h.pending - open.sign * increment, lotSize);
       open.filled = order.filledQty;
     }
     if (isTerminal(order.status)) {
-      h.pending = roundToStep(h.pending - open.sign * Math.max(0, open.qty - open.filled), lotSize);
+      h.pending = snapToLot(h.pending - open.sign * Math.max(0, open.qty - open.filled), lotSize);
       this.open.delete(order.clientOrderId);
       this.remember(order.clientOrderId);
     }
@@ -114,14 +115,20 @@ export class PositionBook {
       for (const [symbol, h] of bySymbol) holdings.push({ strategyId, symbol, position: h.position, pending: h.pending, lastTs: h.lastTs, seq: h.seq });
     }
     const open = [...this.open].map(([clientOrderId, o]) => ({ clientOrderId, ...o }));
-    return { holdings, open, closed: [...this.closed] };
+    const closed: string[] = [];
+    for (let k = 0; k < RECENTLY_CLOSED; k++) {
+      const id = this.closed[(this.closedNext + k) % RECENTLY_CLOSED];
+      if (id !== undefined) closed.push(id);
+    }
+    return { holdings, open, closed };
   }
 
   restore(raw: unknown): void {
     const snap = BookSnapshotSchema.parse(raw);
     this.holdings.clear();
     this.open.clear();
-    this.closed.length = 0;
+    this.closed.fill(undefined);
+    this.closedNext = 0;
     this.closedSet.clear();
     // Pending is restored as saved rather than re-summed, so it stays bit-identical.
     for (const h of snap.holdings) Object.assign(this.holding(h.strategyId, h.symbol), { position: h.position, pending: h.pending, lastTs: h.lastTs, seq: h.seq });
@@ -130,12 +137,25 @@ export class PositionBook {
   }
 
   private remember(clientOrderId: string): void {
-    this.closed.push(clientOrderId);
+    const evicted = this.closed[this.closedNext];
+    if (evicted !== undefined) this.closedSet.delete(evicted);
+    this.closed[this.closedNext] = clientOrderId;
     this.closedSet.add(clientOrderId);
-    if (this.closed.length > RECENTLY_CLOSED) this.closedSet.delete(this.closed.shift() as string);
+    this.closedNext = (this.closedNext + 1) % RECENTLY_CLOSED;
   }
 }
 
 function isTerminal(status: string): boolean {
   return status === 'filled' || status === 'cancelled' || status === 'rejected';
+}
+
+/**
+ * Snaps a quantity to the lot grid. For decimal lots (1/lot an integer: 0.001, 0.5, 1) one multiply,
+ * round and correctly rounded divide give the canonical decimal, several times faster than
+ * roundToStep's toPrecision, which matters on the fill path; other lots fall back to roundToStep.
+ */
+export function snapToLot(value: number, lot: number): number {
+  const inverse = Math.round(1 / lot);
+  if (inverse < 1 || Math.abs(inverse * lot - 1) > 1e-12) return roundToStep(value, lot);
+  return Math.round(value * inverse) / inverse;
 }
