@@ -1,0 +1,61 @@
+/**
+ * Data function core: Kinesis/MSK batches of raw market records -> data plane (quality gate, OFI,
+ * bars) -> canonical events to MARKET_EVENTS. Schema violations and quality rejects go to the DLQ
+ * with their reason and original payload; only failures a retry can fix come back to the source.
+ */
+import { MarketEventSchema, openEnvelope, type MarketEvent, type QuarantineEntry } from '../../shared/domain/index.ts';
+import { DataPlane, type DataPlaneOptions } from '../../shared/data-plane/index.ts';
+import {
+  parseJsonBody,
+  processBatch,
+  streamItems,
+  type BatchItem,
+  type BatchResponse,
+  type EventPublisher,
+  type Observability,
+  type SqsDeadLetters,
+  type StreamEvent,
+} from '../../shared/lambda/index.ts';
+import { TransientError } from '../../shared/util/errors.ts';
+import { traceIdOfEnvelope } from '../order/app.ts';
+
+export interface DataAppDeps {
+  readonly publisher: EventPublisher;
+  readonly dlq: Pick<SqsDeadLetters, 'deadLetter' | 'quarantine'>;
+  readonly obs: Observability;
+}
+
+export function createDataApp(opts: DataPlaneOptions, deps: DataAppDeps) {
+  const { obs, dlq } = deps;
+  let out: MarketEvent[] = [];
+  let rejects: QuarantineEntry[] = [];
+  // One plane per container: quality state (last ts, outlier windows) and partial bars carry across batches.
+  const plane = new DataPlane(opts, { market: (e) => out.push(e), quarantine: (q) => rejects.push(q) });
+
+  async function handleRecord(item: BatchItem): Promise<void> {
+    const e = openEnvelope(parseJsonBody(item), MarketEventSchema, item.where).data;
+    plane.process(e, item.where);
+    obs.count('IngestedEvents');
+    const found = rejects;
+    rejects = [];
+    for (const entry of found) {
+      await dlq.quarantine(entry, item.source);
+      obs.count('QualityRejects');
+    }
+  }
+
+  return {
+    async handle(event: StreamEvent): Promise<BatchResponse> {
+      out = [];
+      const items = streamItems(event);
+      const summary = await processBatch(items, handleRecord, { logger: obs.logger, dlq, traceIdOf: traceIdOfEnvelope });
+      if (summary.batchItemFailures.length > 0 && event.kind === 'kafka') {
+        // Kafka event sources retry whole batches; resend them rather than skip past a failed offset.
+        throw new TransientError('BATCH_RETRY', `${summary.batchItemFailures.length} Kafka records failed; retrying the batch`);
+      }
+      await deps.publisher.publish(out, items[0] ? (traceIdOfEnvelope(items[0]) ?? items[0].id) : 'empty');
+      obs.logger.info('batch done', { records: items.length, published: out.length, deadLettered: summary.deadLettered, retriable: summary.retriable });
+      return { batchItemFailures: summary.batchItemFailures };
+    },
+  };
+}
