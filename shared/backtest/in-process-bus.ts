@@ -31,8 +31,11 @@ export class InProcessBus<T extends Record<string, unknown>> {
         this.deliver(this.queuedTopics[i], this.queuedMessages[i] as T[keyof T]);
       }
     } finally {
-      this.queuedTopics.length = 0;
-      this.queuedMessages.length = 0;
+      // Truncating an array is not free; most deliveries queue nothing.
+      if (this.queuedTopics.length !== 0) {
+        this.queuedTopics.length = 0;
+        this.queuedMessages.length = 0;
+      }
       this.dispatching = false;
     }
   }

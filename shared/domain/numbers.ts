@@ -41,14 +41,31 @@ export function quantityProblem(value: number, lotSize?: number): string | undef
   return undefined;
 }
 
-/** Rounds to the instrument grid (used when sizing produces fractional lots). */
+/**
+ * Decimal places of a grid step (0.001 -> 3), cached for the last step seen: sizing and fills round
+ * to the same instrument over and over, and this keeps rounding free of toPrecision/toFixed.
+ */
+let cachedStep = NaN;
+let cachedScale = 1;
+function scaleOf(step: number): number {
+  if (step === cachedStep) return cachedScale;
+  let scale = 1;
+  for (let k = 0; k < 15 && Math.abs(step * scale - Math.round(step * scale)) > GRID_EPSILON * step * scale; k++) scale *= 10;
+  cachedStep = step;
+  cachedScale = scale;
+  return scale;
+}
+
+/** Rounds down to the instrument grid (sizing never buys more than asked), exact in decimal. */
 export function roundDownToStep(value: number, step: number): number {
   if (!(step > 0)) return value;
   const units = Math.floor(value / step + GRID_EPSILON);
-  return Number((units * step).toPrecision(15));
+  const scale = scaleOf(step);
+  return Math.round(units * step * scale) / scale;
 }
 
 export function roundToStep(value: number, step: number): number {
   if (!(step > 0)) return value;
-  return Number((Math.round(value / step) * step).toPrecision(15));
+  const scale = scaleOf(step);
+  return Math.round(Math.round(value / step) * step * scale) / scale;
 }

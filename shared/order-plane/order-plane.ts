@@ -126,9 +126,15 @@ export class OrderPlane {
       this.tally.duplicate++;
       return 'duplicate';
     }
-    const parsed = OrderIntentSchema.safeParse(input);
-    if (!parsed.success) return this.rejectMalformed(input, describeZodError(parsed.error));
-    const intent = parsed.data;
+    let intent = input;
+    // Adapters parse intents with the zod schema at the bus boundary; in-process intents are typed, so
+    // the full parse (microseconds) runs only when the cheap shape check finds something off, to
+    // explain it or to fill defaults. Value rules (lot, tick, finite > 0) are the risk engine's.
+    if (!hasIntentShape(input)) {
+      const parsed = OrderIntentSchema.safeParse(input);
+      if (!parsed.success) return this.rejectMalformed(input, describeZodError(parsed.error));
+      intent = parsed.data;
+    }
     if (intent.ts > this.lastTs) this.lastTs = intent.ts;
 
     const breach = this.risk.check(intent, this.pf, { pendingSameSide: this.broker.pendingQty(intent.symbol, intent.side), venue: PAPER_VENUE });
@@ -325,4 +331,35 @@ export class OrderPlane {
     }
     return 'rejected';
   }
+}
+
+const SIDES = new Set(['buy', 'sell']);
+const ORDER_TYPES = new Set(['market', 'limit']);
+const TIME_IN_FORCE = new Set(['GTC', 'IOC', 'FOK', 'DAY']);
+
+function isText(v: unknown, max = 256): v is string {
+  return typeof v === 'string' && v.length > 0 && v.length <= max;
+}
+
+/** Structural check of an intent with every schema default present; values are checked by the risk engine. */
+function hasIntentShape(i: OrderIntent): boolean {
+  return (
+    typeof i === 'object' &&
+    i !== null &&
+    isText(i.clientOrderId, 64) &&
+    i.clientOrderId.length >= 8 &&
+    isText(i.accountId) &&
+    isText(i.strategyId) &&
+    isText(i.symbol, 64) &&
+    Number.isSafeInteger(i.ts) &&
+    i.ts > 0 &&
+    SIDES.has(i.side) &&
+    ORDER_TYPES.has(i.type) &&
+    TIME_IN_FORCE.has(i.timeInForce) &&
+    Number.isFinite(i.qty) &&
+    Number.isFinite(i.decisionPrice) &&
+    (i.limitPrice === undefined || Number.isFinite(i.limitPrice)) &&
+    typeof i.reduceOnly === 'boolean' &&
+    typeof i.reason === 'string'
+  );
 }

@@ -42,7 +42,7 @@ export function newOrder(intent: OrderIntent): Order {
     side: intent.side,
     qty: intent.qty,
     type: intent.type,
-    ...(intent.limitPrice === undefined ? {} : { limitPrice: intent.limitPrice }),
+    limitPrice: intent.limitPrice,
     status: 'new',
     filledQty: 0,
     avgFillPrice: 0,
@@ -52,35 +52,67 @@ export function newOrder(intent: OrderIntent): Order {
   };
 }
 
-/** Pure transition: returns the order after `event`, or throws a ValidationError for an impossible one. */
+/**
+ * Pure transition: returns the order after `event`, or throws a ValidationError for an impossible one.
+ * Orders are rebuilt field by field (not spread) so every order has one shape: this runs on every
+ * acceptance and fill, and a single hidden class keeps it fast.
+ */
 export function applyOrderEvent(order: Order, event: OrderEvent): Order {
-  const where = `order ${order.clientOrderId}`;
   const ts = Math.max(order.updatedTs, event.ts);
   switch (event.type) {
     case 'accepted':
       assertTransition(order, 'accepted');
-      return { ...order, status: 'accepted', updatedTs: ts, ...(event.venueOrderId ? { venueOrderId: event.venueOrderId } : {}) };
+      return withState(order, 'accepted', order.filledQty, order.avgFillPrice, ts, event.venueOrderId ?? order.venueOrderId, order.rejectReason);
     case 'rejected':
       assertTransition(order, 'rejected');
-      return { ...order, status: 'rejected', updatedTs: ts, rejectReason: event.reason };
+      return withState(order, 'rejected', order.filledQty, order.avgFillPrice, ts, order.venueOrderId, event.reason);
     case 'cancelled':
       assertTransition(order, 'cancelled');
-      return { ...order, status: 'cancelled', updatedTs: ts };
+      return withState(order, 'cancelled', order.filledQty, order.avgFillPrice, ts, order.venueOrderId, order.rejectReason);
     case 'fill': {
-      if (!(event.qty > 0) || !Number.isFinite(event.qty)) throw new ValidationError('INVALID_FILL', `fill qty ${event.qty} must be a finite number > 0`, where);
-      if (!(event.price > 0) || !Number.isFinite(event.price)) throw new ValidationError('INVALID_FILL', `fill price ${event.price} must be a finite number > 0`, where);
+      if (!(event.qty > 0) || !Number.isFinite(event.qty)) throw new ValidationError('INVALID_FILL', `fill qty ${event.qty} must be a finite number > 0`, `order ${order.clientOrderId}`);
+      if (!(event.price > 0) || !Number.isFinite(event.price)) throw new ValidationError('INVALID_FILL', `fill price ${event.price} must be a finite number > 0`, `order ${order.clientOrderId}`);
       const left = remainingQty(order);
       if (event.qty > left + order.qty * QTY_EPSILON) {
-        throw new ValidationError('OVERFILL', `fill of ${event.qty} exceeds the remaining ${left} of ${order.qty}`, where);
+        throw new ValidationError('OVERFILL', `fill of ${event.qty} exceeds the remaining ${left} of ${order.qty}`, `order ${order.clientOrderId}`);
       }
       const complete = event.qty >= left - order.qty * QTY_EPSILON;
       const status: OrderStatus = complete ? 'filled' : 'partially_filled';
       assertTransition(order, status);
       const filledQty = complete ? order.qty : order.filledQty + event.qty;
       const avgFillPrice = (order.avgFillPrice * order.filledQty + event.price * event.qty) / (order.filledQty + event.qty);
-      return { ...order, status, filledQty, avgFillPrice, updatedTs: ts };
+      return withState(order, status, filledQty, avgFillPrice, ts, order.venueOrderId, order.rejectReason);
     }
   }
+}
+
+function withState(
+  o: Order,
+  status: OrderStatus,
+  filledQty: number,
+  avgFillPrice: number,
+  updatedTs: number,
+  venueOrderId: string | undefined,
+  rejectReason: string | undefined,
+): Order {
+  return {
+    clientOrderId: o.clientOrderId,
+    accountId: o.accountId,
+    strategyId: o.strategyId,
+    symbol: o.symbol,
+    side: o.side,
+    qty: o.qty,
+    type: o.type,
+    limitPrice: o.limitPrice,
+    status,
+    filledQty,
+    avgFillPrice,
+    decisionPrice: o.decisionPrice,
+    createdTs: o.createdTs,
+    updatedTs,
+    venueOrderId,
+    rejectReason,
+  };
 }
 
 function assertTransition(order: Order, to: OrderStatus): void {

@@ -101,8 +101,8 @@ export class RiskEngine {
   }
 
   /** Returns the breach that rejects `intent`, or undefined when it passes. Does not record the order. */
-  check(intent: OrderIntent, view: RiskView, ctx: RiskCheckContext = {}): RiskBreach | undefined {
-    const reject = (rule: RiskRule, message: string, limit?: number, observed?: number): RiskBreach => ({
+  private rejection(intent: OrderIntent, rule: RiskRule, message: string, limit?: number, observed?: number): RiskBreach {
+    return {
       ts: intent.ts,
       accountId: this.accountId,
       rule,
@@ -112,63 +112,66 @@ export class RiskEngine {
       ...(observed === undefined ? {} : { observed }),
       message,
       action: 'reject',
-    });
+    };
+  }
+
+  check(intent: OrderIntent, view: RiskView, ctx: RiskCheckContext = {}): RiskBreach | undefined {
 
     let inst: Instrument;
     try {
       inst = this.instrument(intent.symbol);
     } catch (err) {
-      return reject('INVALID_ORDER', `unknown instrument ${intent.symbol}: ${errorMessage(err)}`);
+      return this.rejection(intent, 'INVALID_ORDER', `unknown instrument ${intent.symbol}: ${errorMessage(err)}`);
     }
     const bad =
       (intent.accountId !== this.accountId ? `account ${intent.accountId} is not ${this.accountId}` : undefined) ??
       quantityProblem(intent.qty, inst.lotSize) ??
       priceProblem(intent.decisionPrice) ??
       (intent.type === 'limit' ? (intent.limitPrice === undefined ? 'limit order without limitPrice' : priceProblem(intent.limitPrice, inst.tickSize)) : undefined);
-    if (bad) return reject('INVALID_ORDER', bad);
+    if (bad) return this.rejection(intent, 'INVALID_ORDER', bad);
 
     const venue = ctx.venue ?? PAPER_VENUE;
     if (venue !== PAPER_VENUE && !this.limits.enableLiveTrading) {
-      return reject('LIVE_TRADING_DISABLED', `venue ${venue} is live and ENABLE_LIVE_TRADING is not 'true'`);
+      return this.rejection(intent, 'LIVE_TRADING_DISABLED', `venue ${venue} is live and ENABLE_LIVE_TRADING is not 'true'`);
     }
     if (this.current === 'HALTED') {
-      return reject('TRADING_HALTED', this.kill.engaged ? `kill switch engaged: ${this.kill.reason}` : 'trading halted: daily loss limit reached');
+      return this.rejection(intent, 'TRADING_HALTED', this.kill.engaged ? `kill switch engaged: ${this.kill.reason}` : 'trading halted: daily loss limit reached');
     }
-    if (this.restricted.has(intent.symbol)) return reject('RESTRICTED_SYMBOL', `${intent.symbol} is restricted`);
+    if (this.restricted.has(intent.symbol)) return this.rejection(intent, 'RESTRICTED_SYMBOL', `${intent.symbol} is restricted`);
 
     const post = this.postTrade(intent, view, inst, ctx.pendingSameSide ?? 0);
     const reducing = isReducing(post.preQty, post.postQty);
     if (intent.reduceOnly && !reducing) {
-      return reject('REDUCE_ONLY', `reduce-only ${intent.side} of ${intent.qty} would take the position from ${post.preQty} to ${post.postQty}`, Math.abs(post.preQty), Math.abs(post.postQty));
+      return this.rejection(intent, 'REDUCE_ONLY', `reduce-only ${intent.side} of ${intent.qty} would take the position from ${post.preQty} to ${post.postQty}`, Math.abs(post.preQty), Math.abs(post.postQty));
     }
     if (this.current === 'REDUCING' && !reducing) {
-      return reject('REDUCE_ONLY', `trading is REDUCING (daily loss near its limit): only position-reducing orders pass`, Math.abs(post.preQty), Math.abs(post.postQty));
+      return this.rejection(intent, 'REDUCE_ONLY', `trading is REDUCING (daily loss near its limit): only position-reducing orders pass`, Math.abs(post.preQty), Math.abs(post.postQty));
     }
     if (this.rateFull(intent.ts)) {
-      return reject('ORDER_RATE', `more than ${this.limits.maxOrdersPerSecond} orders within 1 s`, this.limits.maxOrdersPerSecond, this.limits.maxOrdersPerSecond + 1);
+      return this.rejection(intent, 'ORDER_RATE', `more than ${this.limits.maxOrdersPerSecond} orders within 1 s`, this.limits.maxOrdersPerSecond, this.limits.maxOrdersPerSecond + 1);
     }
 
     const collar = Math.abs(post.orderPrice - post.referencePrice) / post.referencePrice;
     if (exceeds(collar, this.limits.priceCollarPct)) {
       const what = intent.type === 'limit' ? 'limit price' : 'decision price';
-      return reject('PRICE_COLLAR', `${what} ${post.orderPrice} is ${(collar * 100).toFixed(2)}% from last/mid ${post.referencePrice}`, this.limits.priceCollarPct, collar);
+      return this.rejection(intent, 'PRICE_COLLAR', `${what} ${post.orderPrice} is ${(collar * 100).toFixed(2)}% from last/mid ${post.referencePrice}`, this.limits.priceCollarPct, collar);
     }
     if (exceeds(post.orderNotional, this.limits.maxOrderNotional)) {
-      return reject('MAX_ORDER_NOTIONAL', `order notional ${post.orderNotional} exceeds ${this.limits.maxOrderNotional}`, this.limits.maxOrderNotional, post.orderNotional);
+      return this.rejection(intent, 'MAX_ORDER_NOTIONAL', `order notional ${post.orderNotional} exceeds ${this.limits.maxOrderNotional}`, this.limits.maxOrderNotional, post.orderNotional);
     }
     // Per-symbol limits: once over a limit, only orders that shrink the position (without flipping) pass.
     if (!reducing && exceeds(Math.abs(post.postQty), this.limits.maxPositionQty)) {
-      return reject('MAX_POSITION_QTY', `post-trade position ${post.postQty} exceeds ${this.limits.maxPositionQty}`, this.limits.maxPositionQty, Math.abs(post.postQty));
+      return this.rejection(intent, 'MAX_POSITION_QTY', `post-trade position ${post.postQty} exceeds ${this.limits.maxPositionQty}`, this.limits.maxPositionQty, Math.abs(post.postQty));
     }
     if (!reducing && exceeds(post.postPositionNotional, this.limits.maxPositionNotional)) {
-      return reject('MAX_POSITION_NOTIONAL', `post-trade position value ${post.postPositionNotional} exceeds ${this.limits.maxPositionNotional}`, this.limits.maxPositionNotional, post.postPositionNotional);
+      return this.rejection(intent, 'MAX_POSITION_NOTIONAL', `post-trade position value ${post.postPositionNotional} exceeds ${this.limits.maxPositionNotional}`, this.limits.maxPositionNotional, post.postPositionNotional);
     }
     // Account-wide limits: an order may not make an exposure that is over its limit any worse.
     if (exceeds(post.postGross, this.limits.maxGrossExposure) && post.postGross > post.preGross) {
-      return reject('MAX_GROSS_EXPOSURE', `post-trade gross exposure ${post.postGross} exceeds ${this.limits.maxGrossExposure}`, this.limits.maxGrossExposure, post.postGross);
+      return this.rejection(intent, 'MAX_GROSS_EXPOSURE', `post-trade gross exposure ${post.postGross} exceeds ${this.limits.maxGrossExposure}`, this.limits.maxGrossExposure, post.postGross);
     }
     if (exceeds(Math.abs(post.postNet), this.limits.maxNetExposure) && Math.abs(post.postNet) > Math.abs(post.preNet)) {
-      return reject('MAX_NET_EXPOSURE', `post-trade net exposure ${post.postNet} exceeds ${this.limits.maxNetExposure}`, this.limits.maxNetExposure, Math.abs(post.postNet));
+      return this.rejection(intent, 'MAX_NET_EXPOSURE', `post-trade net exposure ${post.postNet} exceeds ${this.limits.maxNetExposure}`, this.limits.maxNetExposure, Math.abs(post.postNet));
     }
     return undefined;
   }
