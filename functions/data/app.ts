@@ -39,8 +39,10 @@ export function createDataApp(opts: DataPlaneOptions, deps: DataAppDeps) {
     const found = rejects;
     rejects = [];
     for (const entry of found) {
-      await dlq.quarantine(entry, item.source);
       obs.count('QualityRejects');
+      // Flags (gaps, stale feed) pass the event on; only dropped events are dead letters.
+      if (entry.rejected) await dlq.quarantine(entry, item.source);
+      else obs.logger.warn('quality flag', { reason: entry.reason, where: entry.where, message: entry.message });
     }
   }
 
