@@ -205,7 +205,7 @@ export class StrategyPlane {
     this.sink.target({ strategyId, symbol, ts, targetQty, price });
 
     const h = this.book.holding(strategyId, symbol);
-    const current = h.position + h.pending;
+    const current = h.position + h.pendingBuy - h.pendingSell;
     const delta = targetQty - current;
     const qty = roundDownToStep(Math.abs(delta), inst.lotSize);
     if (qty === 0) return this.skip('zeroDelta');
@@ -239,8 +239,9 @@ export class StrategyPlane {
       type: 'market',
       timeInForce: 'GTC',
       decisionPrice: price,
-      // Judged on the filled position: the order plane checks reduce-only against fills, not intents.
-      reduceOnly: h.position !== 0 && sign !== Math.sign(h.position) && qty <= Math.abs(h.position),
+      // Reduce-only must hold even if every open order on the same side fills first (the order plane
+      // checks it that way), so those count against the filled position too.
+      reduceOnly: h.position !== 0 && sign !== Math.sign(h.position) && qty + (sign > 0 ? h.pendingBuy : h.pendingSell) <= Math.abs(h.position),
       reason,
     };
     this.book.addPending(id, strategyId, symbol, sign, qty, inst.lotSize);

@@ -6,8 +6,10 @@ import { roundToStep } from '../../domain/numbers.ts';
 export interface Holding {
   /** Filled position, signed. */
   position: number;
-  /** Signed quantity of open intents not yet filled. */
-  pending: number;
+  /** Unfilled quantity of open buy intents (>= 0). */
+  pendingBuy: number;
+  /** Unfilled quantity of open sell intents (>= 0). */
+  pendingSell: number;
   /** Decision time and sequence of the last intent, so two decisions at one instant get distinct ids. */
   lastTs: number;
   seq: number;
@@ -31,7 +33,7 @@ export type ExecutionOutcome = 'filled' | 'updated' | 'duplicate' | 'untracked';
 const RECENTLY_CLOSED = 4096;
 
 const BookSnapshotSchema = z.object({
-  holdings: z.array(z.object({ strategyId: z.string(), symbol: z.string(), position: z.number(), pending: z.number(), lastTs: z.number(), seq: z.number().int() })),
+  holdings: z.array(z.object({ strategyId: z.string(), symbol: z.string(), position: z.number(), pendingBuy: z.number(), pendingSell: z.number(), lastTs: z.number(), seq: z.number().int() })),
   open: z.array(z.object({ clientOrderId: z.string(), strategyId: z.string(), symbol: z.string(), sign: z.union([z.literal(1), z.literal(-1)]), qty: z.number(), filled: z.number() })),
   closed: z.array(z.string()),
 });
@@ -57,7 +59,7 @@ export class PositionBook {
     }
     let h = bySymbol.get(symbol);
     if (h === undefined) {
-      h = { position: 0, pending: 0, lastTs: 0, seq: 0 };
+      h = { position: 0, pendingBuy: 0, pendingSell: 0, lastTs: 0, seq: 0 };
       bySymbol.set(symbol, h);
     }
     return h;
@@ -70,7 +72,7 @@ export class PositionBook {
   /** Position plus pending: what the book will hold once every open intent fills. */
   exposure(strategyId: string, symbol: string): number {
     const h = this.holdings.get(strategyId)?.get(symbol);
-    return h === undefined ? 0 : h.position + h.pending;
+    return h === undefined ? 0 : h.position + h.pendingBuy - h.pendingSell;
   }
 
   isOpen(clientOrderId: string): boolean {
@@ -79,8 +81,7 @@ export class PositionBook {
 
   addPending(clientOrderId: string, strategyId: string, symbol: string, sign: 1 | -1, qty: number, lotSize: number): void {
     this.open.set(clientOrderId, { strategyId, symbol, sign, qty, filled: 0 });
-    const h = this.holding(strategyId, symbol);
-    h.pending = snapToLot(h.pending + sign * qty, lotSize);
+    addPending(this.holding(strategyId, symbol), sign, qty, lotSize);
   }
 
   apply(report: ExecutionReport, lotSize: number): ExecutionOutcome {
@@ -98,11 +99,11 @@ export class PositionBook {
     const increment = order.filledQty - open.filled;
     if (increment > 0) {
       h.position = snapToLot(h.position + open.sign * increment, lotSize);
-      h.pending = snapToLot(h.pending - open.sign * increment, lotSize);
+      addPending(h, open.sign, -increment, lotSize);
       open.filled = order.filledQty;
     }
     if (isTerminal(order.status)) {
-      h.pending = snapToLot(h.pending - open.sign * Math.max(0, open.qty - open.filled), lotSize);
+      addPending(h, open.sign, -Math.max(0, open.qty - open.filled), lotSize);
       this.open.delete(order.clientOrderId);
       this.remember(order.clientOrderId);
     }
@@ -112,7 +113,7 @@ export class PositionBook {
   snapshot(): BookSnapshot {
     const holdings: BookSnapshot['holdings'] = [];
     for (const [strategyId, bySymbol] of this.holdings) {
-      for (const [symbol, h] of bySymbol) holdings.push({ strategyId, symbol, position: h.position, pending: h.pending, lastTs: h.lastTs, seq: h.seq });
+      for (const [symbol, h] of bySymbol) holdings.push({ strategyId, symbol, position: h.position, pendingBuy: h.pendingBuy, pendingSell: h.pendingSell, lastTs: h.lastTs, seq: h.seq });
     }
     const open = [...this.open].map(([clientOrderId, o]) => ({ clientOrderId, ...o }));
     const closed: string[] = [];
@@ -131,7 +132,7 @@ export class PositionBook {
     this.closedNext = 0;
     this.closedSet.clear();
     // Pending is restored as saved rather than re-summed, so it stays bit-identical.
-    for (const h of snap.holdings) Object.assign(this.holding(h.strategyId, h.symbol), { position: h.position, pending: h.pending, lastTs: h.lastTs, seq: h.seq });
+    for (const h of snap.holdings) Object.assign(this.holding(h.strategyId, h.symbol), { position: h.position, pendingBuy: h.pendingBuy, pendingSell: h.pendingSell, lastTs: h.lastTs, seq: h.seq });
     for (const o of snap.open) this.open.set(o.clientOrderId, { strategyId: o.strategyId, symbol: o.symbol, sign: o.sign, qty: o.qty, filled: o.filled });
     for (const id of snap.closed) this.remember(id);
   }
@@ -143,6 +144,11 @@ export class PositionBook {
     this.closedSet.add(clientOrderId);
     this.closedNext = (this.closedNext + 1) % RECENTLY_CLOSED;
   }
+}
+
+function addPending(h: Holding, sign: 1 | -1, qty: number, lotSize: number): void {
+  if (sign > 0) h.pendingBuy = snapToLot(h.pendingBuy + qty, lotSize);
+  else h.pendingSell = snapToLot(h.pendingSell + qty, lotSize);
 }
 
 function isTerminal(status: string): boolean {

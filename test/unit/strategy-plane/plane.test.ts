@@ -101,6 +101,19 @@ describe('delta to target with pending orders', () => {
     expect(sink.intents[1]).toMatchObject({ side: 'sell', qty: 2, reduceOnly: false });
   });
 
+  it('marks reduce-only only if it still reduces after open same-side orders fill', () => {
+    const s = new Scripted('s', new Map([[1, 1], [2, 0.2], [3, -0.3]]));
+    const { p, sink } = plane([s]);
+    p.onMarket(bar(1, 100));
+    p.onExecution(report(sink.intents[0], 'filled', 1, 1));
+    p.onMarket(bar(2, 100)); // sell 0.8, left open
+    p.onMarket(bar(3, 100)); // sell 0.5 more: 1 - 0.8 - 0.5 < 0 crosses zero
+    expect(sink.intents.slice(1).map((i) => [i.side, i.qty, i.reduceOnly])).toEqual([
+      ['sell', 0.8, true],
+      ['sell', 0.5, false],
+    ]);
+  });
+
   it('ignores reports of other strategies or accounts', () => {
     const s = new Scripted('s', new Map([[1, 1]]));
     const { p, sink } = plane([s]);
