@@ -1,7 +1,7 @@
 /**
  * Starts real servers (for integration tests and `npm run local`), in the style of nats.js's test
- * launcher: a free port, a
- * temp directory, wait until the port accepts connections, and a stop() that kills the process tree.
+ * launcher: a free port, a temp directory, wait until the port accepts connections, and a stop()
+ * that kills the process tree.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
