@@ -146,10 +146,6 @@ export class PlanesStack extends Stack {
         },
       });
       this.acknowledgeFunctionFindings(fn, opts.inVpc);
-      Validations.of(fn).acknowledge({
-        id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:dynamodb:<AWS::Region>:<AWS::AccountId>:table/' + tableName(config) + '/index/*]',
-        reason: 'grant covers the table\'s own indexes (gsi1) only',
-      });
       return fn;
     };
 
@@ -173,15 +169,20 @@ export class PlanesStack extends Stack {
 
     // Least privilege: each plane gets exactly what its contract says it touches.
     props.eventsStream.grantWrite(data);
-    for (const fn of [data, strategy, order]) {
+    for (const fn of [data, strategy, order]) this.dlq.grantSendMessages(fn);
+    // The data plane keeps no state in the table: it only forwards events and quarantines.
+    for (const fn of [strategy, order, backtest]) {
       table.grantReadWriteData(fn);
-      this.dlq.grantSendMessages(fn);
+      Validations.of(fn).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:dynamodb:<AWS::Region>:<AWS::AccountId>:table/${tableName(config)}/index/*]`,
+        reason: "grant covers the table's own indexes (gsi1) only",
+      });
     }
     this.intentsQueue.grantSendMessages(strategy);
     props.brokerSecret.grantRead(order);
-    // Objects only: no listing, deleting or multipart aborts, unlike the bucket's grant helpers.
+    // Get/put objects, no deletes or multipart aborts; ListBucket only so a missing dataKey reads as 404, not 403.
     backtest.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:GetObject', 's3:PutObject'], resources: [resultsBucket.arnForObjects('*')] }));
-    table.grantWriteData(backtest);
+    backtest.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [resultsBucket.bucketArn] }));
     Validations.of(backtest).acknowledge({
       id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${resultsBucketName(config, '<AWS::AccountId>', '<AWS::Region>')}/*]`,
       reason: 'backtest reports are keyed by run id, unknown until the run',

@@ -146,6 +146,14 @@ describe.each(['nats', 'kafka'] as const)('planes stack (%s hot path)', (hotPath
     expect(JSON.stringify(secretReads[0].roles)).toMatch(/orderFnServiceRole/);
   });
 
+  it('gives the table to strategy, order and backtest but not to the stateless data plane', () => {
+    const writers = allStatements(stacks)
+      .filter((s) => s.action.includes('dynamodb:PutItem'))
+      .map((s) => JSON.stringify(s.roles).match(/(\w+)FnServiceRole/)?.[1])
+      .sort();
+    expect(writers).toEqual(['backtest', 'order', 'strategy']);
+  });
+
   it('lets only the strategy function send intents and only the data function write market events', () => {
     const sends = allStatements(stacks).filter((s) => s.action.includes('sqs:SendMessage') && JSON.stringify(s.resource).includes('Intents'));
     expect(sends.map((s) => JSON.stringify(s.roles))).toEqual([expect.stringMatching(/strategyFnServiceRole/)]);
