@@ -1,0 +1,1 @@
+export { RedisCache, type CacheOptions, type CacheStatus } from './redis-cache.ts';

@@ -1,0 +1,133 @@
+/**
+ * Hot-path cache on Redis (ioredis): latest quote per symbol (TTL), position/exposure snapshots,
+ * plane warm state (worker checkpoints) and rate counters. Commands fail fast while Redis is down
+ * (no offline queue) so callers can fail safe instead of hanging; the client reconnects by itself and
+ * `available` flips back when Redis returns.
+ */
+import { Redis } from 'ioredis';
+import type { PortfolioSnapshot, Quote } from '../domain/index.ts';
+import { TransientError, errorMessage } from '../util/errors.ts';
+
+export interface CacheOptions {
+  url: string;
+  /** Key prefix so several accounts / test runs share one Redis. */
+  prefix?: string;
+  quoteTtlSeconds?: number;
+  commandTimeoutMs?: number;
+}
+
+export type CacheStatus = 'up' | 'down';
+
+export class RedisCache {
+  readonly redis: Redis;
+  private readonly prefix: string;
+  private readonly quoteTtl: number;
+  private status: CacheStatus = 'down';
+  private readonly listeners = new Set<(s: CacheStatus) => void>();
+  lastError = '';
+
+  constructor(opts: CacheOptions) {
+    this.prefix = opts.prefix ?? 'ap:';
+    this.quoteTtl = opts.quoteTtlSeconds ?? 60;
+    this.redis = new Redis(opts.url, {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      commandTimeout: opts.commandTimeoutMs ?? 1_000,
+      // Keep reconnecting forever, at most once a second: recovery must not need a restart.
+      retryStrategy: (times) => Math.min(50 * times, 1_000),
+    });
+    this.redis.on('ready', () => this.setStatus('up'));
+    this.redis.on('close', () => this.setStatus('down'));
+    this.redis.on('error', (err) => (this.lastError = errorMessage(err)));
+  }
+
+  /** Connects once; a Redis that is down at startup is not fatal (the client keeps retrying). */
+  async connect(): Promise<void> {
+    try {
+      await this.redis.connect();
+    } catch (err) {
+      this.lastError = errorMessage(err);
+    }
+  }
+
+  get available(): boolean {
+    return this.status === 'up';
+  }
+
+  onStatus(fn: (s: CacheStatus) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  private setStatus(s: CacheStatus): void {
+    if (s === this.status) return;
+    this.status = s;
+    for (const fn of this.listeners) fn(s);
+  }
+
+  private async run<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    if (!this.available) throw new TransientError('CACHE_UNAVAILABLE', `redis unavailable (${what}): ${this.lastError || 'not connected'}`);
+    try {
+      return await fn();
+    } catch (err) {
+      throw new TransientError('CACHE_UNAVAILABLE', `redis ${what} failed: ${errorMessage(err)}`, err);
+    }
+  }
+
+  private k(...parts: string[]): string {
+    return this.prefix + parts.join(':');
+  }
+
+  async setQuote(q: Quote): Promise<void> {
+    await this.run('setQuote', () => this.redis.set(this.k('quote', q.symbol), JSON.stringify(q), 'EX', this.quoteTtl));
+  }
+
+  async getQuote(symbol: string): Promise<Quote | undefined> {
+    const v = await this.run('getQuote', () => this.redis.get(this.k('quote', symbol)));
+    return v === null ? undefined : (JSON.parse(v) as Quote);
+  }
+
+  async setPortfolio(s: PortfolioSnapshot): Promise<void> {
+    await this.run('setPortfolio', () => this.redis.set(this.k('portfolio', s.accountId), JSON.stringify(s)));
+  }
+
+  async getPortfolio(accountId: string): Promise<PortfolioSnapshot | undefined> {
+    const v = await this.run('getPortfolio', () => this.redis.get(this.k('portfolio', accountId)));
+    return v === null ? undefined : (JSON.parse(v) as PortfolioSnapshot);
+  }
+
+  /** Warm state of a worker (plane snapshot); the caller validates it on restore. */
+  async setState(name: string, state: unknown): Promise<void> {
+    await this.run('setState', () => this.redis.set(this.k('state', name), JSON.stringify(state)));
+  }
+
+  async getState(name: string): Promise<unknown> {
+    const v = await this.run('getState', () => this.redis.get(this.k('state', name)));
+    return v === null ? undefined : (JSON.parse(v) as unknown);
+  }
+
+  async deleteState(name: string): Promise<void> {
+    await this.run('deleteState', () => this.redis.del(this.k('state', name)));
+  }
+
+  /** Fixed-window counter: INCR, and EXPIRE when the window starts. Returns the count in this window. */
+  async incrRate(name: string, windowSeconds: number): Promise<number> {
+    const window = Math.floor(Date.now() / 1000 / windowSeconds);
+    const key = this.k('rate', name, String(window));
+    const [[incrErr, count]] = (await this.run('incrRate', () => this.redis.multi().incr(key).expire(key, windowSeconds * 2).exec())) ?? [[null, 0]];
+    if (incrErr) throw new TransientError('CACHE_UNAVAILABLE', `redis incrRate failed: ${errorMessage(incrErr)}`, incrErr);
+    return Number(count);
+  }
+
+  /** SET NX: true when this call claimed the key (first time seen). */
+  async claim(name: string, ttlSeconds: number): Promise<boolean> {
+    const r = await this.run('claim', () => this.redis.set(this.k('claim', name), '1', 'EX', ttlSeconds, 'NX'));
+    return r === 'OK';
+  }
+
+  async close(): Promise<void> {
+    this.listeners.clear();
+    this.redis.disconnect();
+  }
+}

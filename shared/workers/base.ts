@@ -1,0 +1,158 @@
+/**
+ * Shared wiring of the plane workers: consume durable subscriptions, skip messages the saved state
+ * already covers (stream sequence at or below the checkpointed one), apply the rest to the plane in
+ * delivery order, and ack after the checkpoint.
+ */
+import { performance } from 'node:perf_hooks';
+import type { z } from 'zod';
+import type { Bus, BusMessage, PublishOptions, Subscription } from '../bus/index.ts';
+import { NatsBus } from '../bus/index.ts';
+import { makeEnvelope, openEnvelope, type Envelope } from '../domain/envelope.ts';
+import type { RedisCache } from '../cache/index.ts';
+import { AlgoplanesError, errorMessage } from '../util/errors.ts';
+import { Checkpointer } from './checkpoint.ts';
+import { familyLabel, type WorkerRuntime } from './runtime.ts';
+
+export interface WorkerDeps {
+  bus: Bus;
+  runtime: WorkerRuntime;
+  /** Absent only for the data worker, which keeps no state across restarts. */
+  cache?: RedisCache;
+  checkpointMs: number;
+  /** Called when an output was lost after retries: the process must restart from its checkpoint. */
+  onFatal?: (err: unknown) => void;
+}
+
+export interface SavedState<P> {
+  plane: P;
+  seqs: Record<string, number>;
+}
+
+export abstract class PlaneWorker<P> {
+  protected readonly ckpt: Checkpointer;
+  protected seqs: Record<string, number> = {};
+  /** Trace id of the input being applied, so outputs continue its trace. */
+  protected traceId: string | undefined;
+  private readonly subs: Subscription[] = [];
+
+  constructor(
+    readonly name: string,
+    protected readonly deps: WorkerDeps,
+  ) {
+    this.ckpt = new Checkpointer({
+      intervalMs: deps.checkpointMs,
+      maxPending: 2_000,
+      save: () => this.save(),
+      onError: (err, outputLost) => {
+        deps.runtime.logger.log(outputLost ? 'error' : 'warn', outputLost ? 'output lost; restarting from checkpoint' : 'checkpoint failed; acks held, retrying', {
+          error: errorMessage(err),
+        });
+        if (outputLost) (deps.onFatal ?? ((e: unknown) => { throw e; }))(err);
+      },
+    });
+  }
+
+  protected abstract snapshot(): P;
+  protected abstract restorePlane(state: P): void;
+  /** Extra writes at each checkpoint (cache snapshots, coalesced outputs). */
+  protected async onCheckpoint(): Promise<void> {}
+
+  protected get stateKey(): string {
+    return this.name;
+  }
+
+  private async save(): Promise<void> {
+    await this.onCheckpoint();
+    if (this.deps.cache) await this.deps.cache.setState(this.stateKey, { plane: this.snapshot(), seqs: this.seqs } satisfies SavedState<P>);
+  }
+
+  /** Restores the last checkpoint; waits for Redis (a stateful worker must not start amnesiac). */
+  async restore(timeoutMs = 30_000): Promise<void> {
+    const cache = this.deps.cache;
+    if (!cache) return;
+    const deadline = Date.now() + timeoutMs;
+    while (!cache.available) {
+      if (Date.now() > deadline) throw new AlgoplanesError('CACHE_UNAVAILABLE', `${this.name}: redis unavailable at startup, cannot restore state: ${cache.lastError}`, { retriable: true });
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const saved = (await cache.getState(this.stateKey)) as SavedState<P> | undefined;
+    if (saved) {
+      this.restorePlane(saved.plane);
+      this.seqs = { ...saved.seqs };
+      this.deps.runtime.logger.log('info', 'state restored', { seqs: this.seqs });
+    }
+  }
+
+  /**
+   * Unacked messages of a crashed predecessor are redelivered only after ack_wait; waiting for that
+   * first makes them arrive before new ones, so the plane sees events in stream order.
+   */
+  protected async awaitRedeliveries(stream: string, durable: string): Promise<void> {
+    const bus = this.deps.bus;
+    if (!(bus instanceof NatsBus)) return;
+    const info = await bus.jsm.consumers.info(stream, durable);
+    if (info.num_ack_pending === 0) return;
+    const waitMs = Math.ceil((info.config.ack_wait ?? 30e9) / 1e6) + 200;
+    this.deps.runtime.logger.log('info', 'waiting for redelivery of unacked messages', { stream, durable, pending: info.num_ack_pending, waitMs });
+    await new Promise((r) => setTimeout(r, waitMs));
+  }
+
+  protected async consume<S extends z.ZodType>(
+    key: string,
+    subject: string,
+    durable: string,
+    schema: S,
+    apply: (data: z.infer<S>, env: Envelope<z.infer<S>>, msg: BusMessage) => void,
+  ): Promise<void> {
+    const m = this.deps.runtime.metrics;
+    const skipBySeq = this.deps.bus.kind !== 'kafka';
+    const sub = await this.deps.bus.subscribe(
+      subject,
+      async (msg) => {
+        const family = familyLabel(msg.subject);
+        m.messagesIn.inc({ subject: family });
+        if (skipBySeq) {
+          if (msg.seq <= (this.seqs[key] ?? 0)) {
+            // Already in the saved state: the ack was lost with the crash, the effect was not.
+            await this.ckpt.covered();
+            return;
+          }
+          this.seqs[key] = msg.seq;
+        }
+        let env: Envelope<z.infer<S>>;
+        try {
+          env = openEnvelope(msg.envelope, schema, msg.subject);
+        } catch (err) {
+          m.rejects.inc({ reason: err instanceof AlgoplanesError ? err.code : 'INVALID' });
+          throw err;
+        }
+        this.traceId = env.trace_id;
+        const t0 = performance.now();
+        apply(env.data, env, msg);
+        m.stageLatency.observe({ stage: `${this.name}.${key}` }, (performance.now() - t0) / 1000);
+        this.traceId = undefined;
+        await this.ckpt.covered();
+      },
+      { durable, maxInFlight: 1_000 },
+    );
+    this.subs.push(sub);
+  }
+
+  /** Publishes an output through the ordered outbox (JetStream ack + msgID dedup). */
+  protected emit(subject: string, schema: string, data: unknown, opts: PublishOptions & { msgId: string }): void {
+    const env = makeEnvelope(schema, data, { producer: this.name, traceId: this.traceId });
+    const m = this.deps.runtime.metrics;
+    this.ckpt.emit(async () => {
+      await this.deps.bus.publish(subject, env, opts);
+      m.messagesOut.inc({ subject: familyLabel(subject) });
+    });
+  }
+
+  /** Graceful stop: no new messages, final checkpoint (acks everything applied), then close. */
+  async stop(): Promise<void> {
+    const closing = Promise.all(this.subs.map((s) => s.close()));
+    await this.ckpt.flush();
+    await closing;
+    await this.ckpt.close();
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * Acks follow state. A worker applies each message to its plane at once, publishes the outputs, and
+ * acks the inputs only after a checkpoint (outputs confirmed, plane snapshot saved) covers them. A
+ * crash therefore replays exactly the messages after the last checkpoint onto the state saved with
+ * it; outputs re-published during that replay carry the same msgID and the bus drops them.
+ */
+import { errorMessage } from '../util/errors.ts';
+
+export interface CheckpointOptions {
+  intervalMs: number;
+  /** Checkpoint early when this many inputs wait for one. */
+  maxPending: number;
+  save: () => Promise<void>;
+  /** `outputLost`: an output could not be published even after retries; only a restart (replay from the last checkpoint) recovers it. */
+  onError: (err: unknown, outputLost: boolean) => void;
+}
+
+export class Checkpointer {
+  private waiters: (() => void)[] = [];
+  private outbox: Promise<void> = Promise.resolve();
+  private outboxError: unknown;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(private readonly opts: CheckpointOptions) {}
+
+  /** Queues an output publish; publishes run one after another, in emission order. */
+  emit(publish: () => Promise<void>): void {
+    this.outbox = this.outbox.then(publish).catch((err: unknown) => {
+      this.outboxError ??= err;
+    });
+  }
+
+  /** Resolves once a checkpoint covers everything applied so far (then the caller's message is acked). */
+  covered(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.waiters.push(resolve);
+      if (this.waiters.length >= this.opts.maxPending) void this.flush();
+      else this.timer ??= setTimeout(() => void this.flush(), this.opts.intervalMs);
+    });
+  }
+
+  /** Runs one checkpoint; on failure keeps the waiters and tries again (acks are held, never faked). */
+  flush(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.running ??= (async () => {
+      const batch = this.waiters;
+      this.waiters = [];
+      let outputLost = false;
+      try {
+        await this.outbox;
+        if (this.outboxError !== undefined) {
+          const err = this.outboxError;
+          this.outboxError = undefined;
+          outputLost = true;
+          throw new Error(`output publish failed: ${errorMessage(err)}`);
+        }
+        await this.opts.save();
+        for (const w of batch) w();
+      } catch (err) {
+        this.opts.onError(err, outputLost);
+        this.waiters = batch.concat(this.waiters);
+        if (!this.closed) this.timer = setTimeout(() => void this.flush(), Math.max(this.opts.intervalMs, 500));
+      } finally {
+        this.running = undefined;
+      }
+      if (this.waiters.length > 0 && !this.timer && !this.closed) this.timer = setTimeout(() => void this.flush(), this.opts.intervalMs);
+    })();
+    return this.running;
+  }
+
+  /** Final checkpoint on shutdown. */
+  async close(): Promise<void> {
+    await this.running;
+    await this.flush();
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * Order worker: the order plane behind a work-queue durable on intents and a fan-out durable on
+ * market events. Dedup on clientOrderId survives restarts because the plane's state (every order it
+ * has seen) is checkpointed to Redis before inputs are acked. While Redis is unreachable exposure
+ * cannot be persisted or trusted, so risk-increasing intents are rejected with EXPOSURE_UNKNOWN and
+ * health reports degraded; risk-reducing ones still go through. Recovery needs no restart.
+ */
+import { allOf, subjects } from '../bus/index.ts';
+import type { RedisCache } from '../cache/index.ts';
+import { MarketEventSchema, OrderIntentSchema, type OrderIntent, type PortfolioSnapshot, type Quote } from '../domain/index.ts';
+import { OrderPlane, applyOrderEvent, newOrder, riskLimitsFromEnv, type OrderPlaneState, type RiskLimits } from '../order-plane/index.ts';
+import { PlaneWorker, type WorkerDeps } from './base.ts';
+import { memoInstrument, WORKER_BROKER_RING } from './plane-config.ts';
+
+export interface OrderWorkerOptions {
+  accountId: string;
+  initialCash: number;
+  limits?: RiskLimits;
+}
+
+export class OrderWorker extends PlaneWorker<OrderPlaneState> {
+  readonly plane: OrderPlane;
+  private readonly cache: RedisCache;
+  private latestPortfolio: PortfolioSnapshot | undefined;
+  private portfolioDirty = false;
+  private readonly quotes = new Map<string, Quote>();
+  /** EXPOSURE_UNKNOWN rejections: the plane never saw them, a redelivery must not resurrect them. */
+  private readonly gateRejected = new Set<string>();
+
+  constructor(deps: WorkerDeps & { cache: RedisCache }, private readonly opts: OrderWorkerOptions) {
+    super('order-worker', deps);
+    this.cache = deps.cache;
+    this.plane = new OrderPlane(
+      {
+        accountId: opts.accountId,
+        initialCash: opts.initialCash,
+        limits: opts.limits ?? riskLimitsFromEnv(),
+        instrument: memoInstrument(),
+        broker: { fillModel: 'next-bar-open', ringSize: WORKER_BROKER_RING },
+      },
+      {
+        execution: (r) => {
+          this.emit(subjects.executions(r.order.symbol), 'exec.report.v1', r, { msgId: `${r.order.clientOrderId}:${r.order.status}:${r.order.filledQty}` });
+          if (r.fill) this.portfolioDirty = true;
+        },
+        breach: (b) => {
+          deps.runtime.metrics.rejects.inc({ reason: b.rule });
+          this.emit(subjects.notifications('risk'), 'risk.breach.v1', b, { msgId: `${b.rule}:${b.clientOrderId ?? ''}:${b.ts}` });
+        },
+        portfolio: (s) => {
+          this.latestPortfolio = s;
+          this.portfolioDirty = true;
+        },
+      },
+    );
+    deps.runtime.addCheck({
+      name: 'redis',
+      check: () =>
+        this.cache.available
+          ? { status: 'ok' }
+          : { status: 'degraded', detail: `redis unavailable (${this.cache.lastError}): rejecting risk-increasing orders with EXPOSURE_UNKNOWN` },
+    });
+  }
+
+  protected override get stateKey(): string {
+    return `order-worker:${this.opts.accountId}`;
+  }
+
+  protected snapshot(): OrderPlaneState {
+    return this.plane.snapshot();
+  }
+
+  protected restorePlane(state: OrderPlaneState): void {
+    this.plane.restore(state);
+  }
+
+  protected override async onCheckpoint(): Promise<void> {
+    if (this.portfolioDirty) {
+      const snap = this.latestPortfolio ?? this.plane.portfolio();
+      this.portfolioDirty = false;
+      await this.cache.setPortfolio(snap);
+      this.emit(subjects.portfolio(snap.accountId), 'exec.portfolio.v1', snap, { msgId: `${snap.accountId}:${snap.ts}:${snap.realizedPnl}:${snap.positions.length}` });
+    }
+    for (const q of this.quotes.values()) await this.cache.setQuote(q);
+    this.quotes.clear();
+  }
+
+  async start(): Promise<void> {
+    await this.deps.bus.assertProvisioned([allOf('intents'), allOf('marketEvents'), subjects.executions('X'), subjects.portfolio(this.opts.accountId)]);
+    await this.restore();
+    await this.awaitRedeliveries('MARKET', 'order-worker');
+    await this.awaitRedeliveries('ORDERS', 'order-worker');
+    await this.consume('market', allOf('marketEvents'), 'order-worker', MarketEventSchema, (e) => {
+      this.plane.onMarket(e);
+      if (e.kind === 'quote') this.quotes.set(e.symbol, e);
+    });
+    await this.consume('intents', allOf('intents'), 'order-worker', OrderIntentSchema, (intent) => this.onIntent(intent));
+  }
+
+  private onIntent(intent: OrderIntent): void {
+    if (this.gateRejected.has(intent.clientOrderId) || this.plane.knownOrder(intent.clientOrderId)) {
+      this.deps.runtime.metrics.rejects.inc({ reason: 'DUPLICATE' });
+      return;
+    }
+    if (!this.cache.available && this.increasesRisk(intent)) {
+      this.gateRejected.add(intent.clientOrderId);
+      this.deps.runtime.metrics.rejects.inc({ reason: 'EXPOSURE_UNKNOWN' });
+      const order = applyOrderEvent(newOrder(intent), { type: 'rejected', ts: intent.ts, reason: 'EXPOSURE_UNKNOWN: position cache unreachable, risk-increasing orders refused' });
+      this.emit(subjects.executions(intent.symbol), 'exec.report.v1', { order }, { msgId: `${intent.clientOrderId}:rejected:0` });
+      return;
+    }
+    this.plane.onIntent(intent);
+    if (this.cache.available) {
+      void this.cache.incrRate(`intents:${intent.accountId}`, 1).catch((err: unknown) => this.deps.runtime.logger.log('warn', 'intent rate counter not updated', { error: String(err) }));
+    }
+  }
+
+  private increasesRisk(i: OrderIntent): boolean {
+    const pos = this.plane.position(i.symbol);
+    const after = pos + (i.side === 'buy' ? i.qty : -i.qty);
+    return Math.abs(after) > Math.abs(pos) || Math.sign(after) * Math.sign(pos) < 0;
+  }
+}

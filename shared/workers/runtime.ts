@@ -1,0 +1,149 @@
+/**
+ * What every worker process shares: JSON logs with trace ids, Prometheus metrics, /healthz and
+ * /metrics over HTTP, and a graceful SIGTERM (stop fetching, finish and ack in-flight work, close).
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { HealthStatus } from '../domain/system.ts';
+import { errorMessage } from '../util/errors.ts';
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export interface Logger {
+  log(level: LogLevel, msg: string, fields?: Record<string, unknown>): void;
+}
+
+export function jsonLogger(service: string, write: (line: string) => void = (l) => process.stdout.write(l + '\n')): Logger {
+  return {
+    log(level, msg, fields = {}) {
+      write(JSON.stringify({ time: new Date().toISOString(), level, service, msg, ...fields }));
+    },
+  };
+}
+
+export interface HealthCheck {
+  name: string;
+  check(): { status: HealthStatus; detail?: string };
+}
+
+export class WorkerMetrics {
+  readonly registry = new Registry();
+  readonly messagesIn: Counter<'subject'>;
+  readonly messagesOut: Counter<'subject'>;
+  readonly rejects: Counter<'reason'>;
+  readonly stageLatency: Histogram<'stage'>;
+  readonly consumerLag: Gauge<'consumer'>;
+  readonly retries: Counter<'where'>;
+
+  constructor(service: string) {
+    this.registry.setDefaultLabels({ service });
+    collectDefaultMetrics({ register: this.registry });
+    this.messagesIn = new Counter({ name: 'algoplanes_messages_in_total', help: 'Messages received, by subject family', labelNames: ['subject'], registers: [this.registry] });
+    this.messagesOut = new Counter({ name: 'algoplanes_messages_out_total', help: 'Messages published, by subject family', labelNames: ['subject'], registers: [this.registry] });
+    this.rejects = new Counter({ name: 'algoplanes_rejects_total', help: 'Rejected or dead-lettered messages, by reason', labelNames: ['reason'], registers: [this.registry] });
+    this.stageLatency = new Histogram({
+      name: 'algoplanes_stage_latency_seconds',
+      help: 'Latency per processing stage',
+      labelNames: ['stage'],
+      buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 2],
+      registers: [this.registry],
+    });
+    this.consumerLag = new Gauge({ name: 'algoplanes_consumer_lag', help: 'Messages not yet delivered to a durable consumer', labelNames: ['consumer'], registers: [this.registry] });
+    this.retries = new Counter({ name: 'algoplanes_retries_total', help: 'Retried operations (retriable errors only)', labelNames: ['where'], registers: [this.registry] });
+  }
+}
+
+/** Subject family for metric labels: bounded cardinality (no per-symbol series). */
+export function familyLabel(subject: string): string {
+  const parts = subject.split('.');
+  return parts.slice(0, 2).join('.');
+}
+
+export class WorkerRuntime {
+  readonly metrics: WorkerMetrics;
+  readonly logger: Logger;
+  private readonly checks: HealthCheck[] = [];
+  private server: Server | undefined;
+  private readonly stoppers: (() => Promise<void>)[] = [];
+  private stopping: Promise<void> | undefined;
+
+  constructor(readonly service: string, logger?: Logger) {
+    this.metrics = new WorkerMetrics(service);
+    this.logger = logger ?? jsonLogger(service);
+  }
+
+  addCheck(c: HealthCheck): void {
+    this.checks.push(c);
+  }
+
+  health(): { service: string; status: HealthStatus; checks: { name: string; status: HealthStatus; detail: string }[] } {
+    const checks = this.checks.map((c) => {
+      const r = c.check();
+      return { name: c.name, status: r.status, detail: r.detail ?? '' };
+    });
+    const status: HealthStatus = checks.some((c) => c.status === 'down') ? 'down' : checks.some((c) => c.status === 'degraded') ? 'degraded' : 'ok';
+    return { service: this.service, status, checks };
+  }
+
+  async listen(port: number): Promise<number> {
+    this.server = createServer((req, res) => {
+      if (req.url === '/healthz') {
+        const h = this.health();
+        res.writeHead(h.status === 'down' ? 503 : 200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(h));
+      } else if (req.url === '/metrics') {
+        this.metrics.registry.metrics().then(
+          (text) => {
+            res.writeHead(200, { 'content-type': this.metrics.registry.contentType });
+            res.end(text);
+          },
+          (err: unknown) => {
+            res.writeHead(500);
+            res.end(errorMessage(err));
+          },
+        );
+      } else {
+        res.writeHead(404);
+        res.end();
+      }
+    });
+    await new Promise<void>((r) => this.server?.listen(port, '127.0.0.1', () => r()));
+    const bound = (this.server.address() as AddressInfo).port;
+    this.logger.log('info', 'http listening', { port: bound, endpoints: ['/healthz', '/metrics'] });
+    return bound;
+  }
+
+  /** Registered in order; run in reverse on shutdown (consumers first, connections last). */
+  onStop(fn: () => Promise<void>): void {
+    this.stoppers.push(fn);
+  }
+
+  stop(reason: string): Promise<void> {
+    this.stopping ??= (async () => {
+      this.logger.log('info', 'draining', { reason });
+      for (const fn of [...this.stoppers].reverse()) {
+        try {
+          await fn();
+        } catch (err) {
+          this.logger.log('error', 'shutdown step failed', { error: errorMessage(err) });
+        }
+      }
+      await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+      this.logger.log('info', 'stopped', { reason });
+    })();
+    return this.stopping;
+  }
+
+  /** SIGTERM/SIGINT drain and exit 0; a second signal exits at once. */
+  installSignalHandlers(): void {
+    let signalled = false;
+    for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+      process.on(sig, () => {
+        if (signalled) process.exit(1);
+        signalled = true;
+        void this.stop(sig).then(() => process.exit(0));
+      });
+    }
+  }
+}

@@ -1,0 +1,58 @@
+/** Strategy worker: the strategy plane fed by market events and execution reports; emits intents. */
+import { allOf, subjects } from '../bus/index.ts';
+import type { RedisCache } from '../cache/index.ts';
+import { ExecutionReportSchema, MarketEventSchema } from '../domain/index.ts';
+import { OnlineCostModel } from '../order-plane/index.ts';
+import { StrategyPlane, createStrategy, type StrategyPlaneSnapshot } from '../strategy-plane/index.ts';
+import { PlaneWorker, type WorkerDeps } from './base.ts';
+import { memoInstrument } from './plane-config.ts';
+
+export interface StrategyWorkerOptions {
+  accountId: string;
+  strategy: string;
+  params: Record<string, string | number | boolean>;
+  qty: number;
+}
+
+export class StrategyWorker extends PlaneWorker<StrategyPlaneSnapshot> {
+  readonly plane: StrategyPlane;
+
+  constructor(deps: WorkerDeps & { cache: RedisCache }, private readonly opts: StrategyWorkerOptions) {
+    super('strategy-worker', deps);
+    this.plane = new StrategyPlane(
+      {
+        accountId: opts.accountId,
+        strategies: [createStrategy(opts.strategy, opts.params)],
+        sizing: { kind: 'fixed-qty', qty: opts.qty },
+        instrument: memoInstrument(),
+        costModel: new OnlineCostModel(),
+      },
+      {
+        signal: (s) => this.emit(subjects.signals(s.symbol), 'strat.signal.v1', s, { msgId: `${s.strategyId}:${s.symbol}:${s.ts}:${s.strength}` }),
+        target: () => deps.runtime.metrics.messagesOut.inc({ subject: 'targets.internal' }),
+        intent: (i) => this.emit(subjects.intents(i.symbol), 'orders.intent.v1', i, { msgId: i.clientOrderId }),
+      },
+    );
+  }
+
+  protected override get stateKey(): string {
+    return `strategy-worker:${this.opts.accountId}:${this.opts.strategy}`;
+  }
+
+  protected snapshot(): StrategyPlaneSnapshot {
+    return this.plane.snapshot();
+  }
+
+  protected restorePlane(state: StrategyPlaneSnapshot): void {
+    this.plane.restore(state);
+  }
+
+  async start(): Promise<void> {
+    await this.deps.bus.assertProvisioned([allOf('marketEvents'), allOf('executions'), subjects.intents('X'), subjects.signals('X')]);
+    await this.restore();
+    await this.awaitRedeliveries('MARKET', 'strategy-worker');
+    await this.awaitRedeliveries('EXECUTIONS', 'strategy-worker');
+    await this.consume('market', allOf('marketEvents'), 'strategy-worker', MarketEventSchema, (e) => this.plane.onMarket(e));
+    await this.consume('executions', allOf('executions'), 'strategy-worker', ExecutionReportSchema, (r) => this.plane.onExecution(r));
+  }
+}
