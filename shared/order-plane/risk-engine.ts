@@ -300,5 +300,7 @@ export class RiskEngine {
 /** True when the trade shrinks the position towards zero without flipping it (or leaves it flat). */
 export function isReducing(preQty: number, postQty: number): boolean {
   if (preQty === 0) return postQty === 0;
-  return Math.sign(postQty) !== -Math.sign(preQty) && Math.abs(postQty) <= Math.abs(preQty) * (1 + REL_EPSILON);
+  // Positions are sums of doubles: selling 0.854 from 0.8539999999999999 closes, it does not flip.
+  if (Math.abs(postQty) <= Math.abs(preQty) * REL_EPSILON) return true;
+  return Math.sign(postQty) === Math.sign(preQty) && Math.abs(postQty) <= Math.abs(preQty) * (1 + REL_EPSILON);
 }

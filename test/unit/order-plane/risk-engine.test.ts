@@ -280,3 +280,14 @@ describe('property: the risk engine never lets through an order that breaches a 
     expect(accepted).toBeGreaterThan(50);
   });
 });
+
+describe('isReducing with float noise', () => {
+  it('treats a sell that leaves a sub-epsilon remainder as closing, not flipping', () => {
+    const pre = 0.1 + 0.2 + 0.554 - 0.2; // 0.6540000000000001-ish: a position built from several fills
+    expect(isReducing(pre, pre - 0.654)).toBe(true);
+    expect(isReducing(0.8539999999999999, 0.8539999999999999 - 0.854)).toBe(true);
+    expect(isReducing(1, -0.5)).toBe(false);
+    expect(isReducing(1, 1.5)).toBe(false);
+    expect(isReducing(-2, -1)).toBe(true);
+  });
+});
