@@ -52,4 +52,21 @@ export const DEFAULTS = {
     /** Forgetting factor of the recursive least squares fit (1 = never forget). */
     forgetting: 0.999,
   },
+  /** Strategy parameters, sizing and the no-trade band of the strategy plane. */
+  strategyPlane: {
+    smaCross: { fast: 10, slow: 30, longOnly: true },
+    meanReversion: { window: 20, entryZ: 2, exitZ: 0.5, longOnly: false },
+    momentum: { lookback: 60, threshold: 0, longOnly: false },
+    ofi: { window: 10, threshold: 1, horizon: 5, longOnly: false },
+    sizing: {
+      /** Trades below this notional are skipped unless they close the position. */
+      minNotional: 0,
+      /** Expected edge of a full-strength signal in bps of traded notional; a risk-increasing trade must cost less. */
+      edgeBps: 25,
+      volTarget: { annualVol: 0.15, window: 20, maxLeverage: 1 },
+      meanVariance: { window: 60, riskAversion: 10, ic: 0.05, maxWeight: 1, grossLeverage: 1, costAversion: 1 },
+    },
+    /** Rolling window of returns behind the volatility that cost estimates and vol targeting use. */
+    statsWindow: 20,
+  },
 } as const;

@@ -1,6 +1,8 @@
 import type { Strategy } from '../ports/planes.ts';
 import { ConfigError } from '../util/errors.ts';
-import { STRATEGY_PLANE_DEFAULTS as D } from './defaults.ts';
+import { DEFAULTS } from '../config/defaults.ts';
+
+const D = DEFAULTS.strategyPlane;
 import { parseParams, type ParamSpec, type ParamValue } from './params.ts';
 import { MeanReversionStrategy, type MeanReversionParams } from './strategies/mean-reversion.ts';
 import { MomentumStrategy, type MomentumParams } from './strategies/momentum.ts';

@@ -1,6 +1,5 @@
 export { createStrategy, STRATEGY_CATALOG, type StrategyCatalogEntry } from './catalog.ts';
 export type { ParamSpec, ParamValue } from './params.ts';
-export { STRATEGY_PLANE_DEFAULTS } from './defaults.ts';
 export { SmaCrossStrategy, type SmaCrossParams } from './strategies/sma-cross.ts';
 export { MeanReversionStrategy, type MeanReversionParams } from './strategies/mean-reversion.ts';
 export { MomentumStrategy, type MomentumParams } from './strategies/momentum.ts';

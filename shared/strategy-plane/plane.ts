@@ -5,7 +5,7 @@ import type { ExecutionReport, Instrument, MarketEvent, OrderIntent, Signal } fr
 import { roundDownToStep } from '../domain/numbers.ts';
 import type { CostEstimator, Strategy, StrategyContext, StrategyPlaneSink } from '../ports/planes.ts';
 import { ConfigError, ValidationError } from '../util/errors.ts';
-import { STRATEGY_PLANE_DEFAULTS } from './defaults.ts';
+import { DEFAULTS } from '../config/defaults.ts';
 import { PositionBook } from './portfolio/book.ts';
 import { MarketStats } from './portfolio/market-stats.ts';
 import { createSizer, type SizedTarget, type Sizer, type SizingSkip } from './portfolio/sizers.ts';
@@ -83,7 +83,7 @@ export class StrategyPlane {
       this.slots.set(s.id, i);
     });
     const needsStats = this.sizing.kind === 'vol-target' || this.sizing.kind === 'mean-variance' || opts.costModel !== undefined;
-    const window = this.sizing.kind === 'vol-target' ? this.sizing.window : STRATEGY_PLANE_DEFAULTS.statsWindow;
+    const window = this.sizing.kind === 'vol-target' ? this.sizing.window : DEFAULTS.strategyPlane.statsWindow;
     this.stats = needsStats ? new MarketStats(window) : undefined;
     const deps = { instrument: opts.instrument, stats: this.stats ?? new MarketStats(window), costModel: opts.costModel };
     this.sizers = opts.strategies.map(() => createSizer(this.sizing, deps));

@@ -1,8 +1,7 @@
 import { z } from 'zod';
 import { DEFAULTS } from '../../config/defaults.ts';
-import { STRATEGY_PLANE_DEFAULTS } from '../defaults.ts';
 
-const S = STRATEGY_PLANE_DEFAULTS.sizing;
+const S = DEFAULTS.strategyPlane.sizing;
 const positive = z.number().positive();
 
 /** Cost-aware no-trade band shared by every sizer. */
