@@ -126,7 +126,8 @@ export class PlanesStack extends Stack {
         handler: 'handler',
         projectRoot: props.projectRoot,
         depsLockFilePath: `${props.projectRoot}/package-lock.json`,
-        runtime: lambda.Runtime.NODEJS_20_X,
+        // Node 24: AWS deprecated the nodejs20.x runtime in 2026; the handlers use nothing newer than Node 20 has.
+        runtime: lambda.Runtime.NODEJS_24_X,
         architecture: lambda.Architecture.ARM_64,
         memorySize: opts.memoryMb,
         timeout: opts.timeout,
@@ -139,7 +140,7 @@ export class PlanesStack extends Stack {
           forceDockerBundling: false,
           minify: true,
           sourceMap: true,
-          target: 'node20',
+          target: 'node24',
           format: nodejs.OutputFormat.ESM,
           // Bundled CommonJS dependencies (kafkajs, ioredis) still call require().
           banner: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
@@ -246,8 +247,6 @@ export class PlanesStack extends Stack {
 
   private acknowledgeFunctionFindings(fn: nodejs.NodejsFunction, inVpc: boolean): void {
     Validations.of(fn).acknowledge(
-      { id: 'AwsSolutions-L1', reason: 'the AWS contract pins Node.js 20 for all plane handlers' },
-      { id: 'CloudFormation-Validate::W2531', reason: 'Node.js 20 deprecation is known; the runtime is pinned by the AWS contract until handlers move' },
       {
         id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
         reason: 'CloudWatch Logs write access for the function log group, as managed by Lambda',

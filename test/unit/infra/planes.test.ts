@@ -48,11 +48,11 @@ describe.each(['nats', 'kafka'] as const)('planes stack (%s hot path)', (hotPath
   const template = Template.fromStack(stacks.planes);
   const fns = functionsByName(template);
 
-  it('builds the four plane functions for arm64 on Node 20', () => {
+  it('builds the four plane functions for arm64 on Node 24', () => {
     expect(Object.keys(fns).sort()).toEqual(['algoplanes-dev-backtest', 'algoplanes-dev-data', 'algoplanes-dev-order', 'algoplanes-dev-strategy']);
     for (const { props } of Object.values(fns)) {
       expect(props.Architectures).toEqual(['arm64']);
-      expect(props.Runtime).toBe('nodejs20.x');
+      expect(props.Runtime).toBe('nodejs24.x');
       expect(props.Handler).toBe('index.handler');
     }
   });
