@@ -37,8 +37,10 @@ function avalanche(h: number): number {
   return h >>> 0;
 }
 
+const HEX_BYTE = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
 function hex8(x: number): string {
-  return (x >>> 0).toString(16).padStart(8, '0');
+  return HEX_BYTE[(x >>> 24) & 255] + HEX_BYTE[(x >>> 16) & 255] + HEX_BYTE[(x >>> 8) & 255] + HEX_BYTE[x & 255];
 }
 
 /** Four chained 32-bit lanes over the UTF-16 code units, then a cross-lane avalanche. */
