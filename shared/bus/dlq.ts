@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { makeEnvelope, type Envelope } from '../domain/envelope.ts';
 import { errorMessage, isRetriable, AlgoplanesError } from '../util/errors.ts';
 import { subjects } from './subjects.ts';

@@ -164,7 +164,7 @@ class NatsSubscription implements Subscription {
     try {
       envelope = decodeEnvelope(m.data, `${m.subject}#${m.seq}`);
     } catch (err) {
-      m.term(errorMessage(err));
+      m.term();
       await publishDeadLetter(this.bus, undecodableLetter(m.subject, bytesToText(m.data), err, redeliveries), 'nats-bus');
       return;
     }
@@ -184,7 +184,8 @@ class NatsSubscription implements Subscription {
       },
       ack: () => once(() => m.ack()),
       nak: (delayMs?: number) => once(() => m.nak(delayMs)),
-      term: (reason: string) => once(() => m.term(reason)),
+      // The reason travels in the dead letter: nats-server 2.9 ignores a "+TERM <reason>" ack body.
+      term: () => once(() => m.term()),
     };
     await runHandler(this.handler, msg, (letter, traceId) => publishDeadLetter(this.bus, letter, 'nats-bus', traceId));
   }

@@ -4,7 +4,7 @@
  * delivery order, and ack after the checkpoint.
  */
 import { performance } from 'node:perf_hooks';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { Bus, BusMessage, PublishOptions, Subscription } from '../bus/index.ts';
 import { NatsBus } from '../bus/index.ts';
 import { makeEnvelope, openEnvelope, type Envelope } from '../domain/envelope.ts';

@@ -2,7 +2,7 @@
  * Worker configuration from the environment, parsed once when this module loads: a bad value stops
  * the process at startup with the variable's name, never halfway through a session.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { DEFAULTS } from '../config/defaults.ts';
 import { ConfigError } from '../util/errors.ts';
 import { describeZodError } from '../domain/envelope.ts';

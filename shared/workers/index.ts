@@ -7,3 +7,4 @@ export { OrderWorker, type OrderWorkerOptions } from './order-worker.ts';
 export { StrategyWorker, type StrategyWorkerOptions } from './strategy-worker.ts';
 export { DataWorker } from './data-worker.ts';
 export { publishMarketSource, runSyntheticFeed, syntheticBars, type ReplayOptions, type ReplayStats, type SyntheticFeedOptions } from './replay.ts';
+export { listDeadLetters, replayDeadLetters, type StoredDeadLetter } from './dlq.ts';

@@ -101,6 +101,8 @@ describe('workers over NATS match the in-process backtest', () => {
     await start('data');
     const replay = await publishMarketSource(bus, slice, { speed: 'max' });
     expect(replay.published).toBe(ROWS);
+    const raw = await bus.jsm.streams.info('MARKET', { subjects_filter: 'md.raw.>' });
+    expect(Object.values(raw.state.subjects ?? {}).reduce((a, b) => a + b, 0)).toBe(ROWS);
 
     const reports = await settledFills(reference, 90_000);
     const fills = reports.flatMap((r) => (r.fill ? [r.fill] : []));

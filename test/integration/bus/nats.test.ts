@@ -95,10 +95,10 @@ describe('NATS JetStream bus', () => {
       { n: 3, redeliveries: 0 },
       { n: 2, redeliveries: 1 },
     ]);
-    // Work queue: acked intents leave the stream. nats-server 2.9 keeps a terminated message (no more
-    // redelivery); its copy with the reason lives in the DLQ.
-    await until(async () => ((await bus.jsm.streams.info('ORDERS')).state.messages === 1 ? true : undefined), 'acked intents removed');
-    expect((await bus.jsm.streams.info('ORDERS')).state.first_seq).toBe(3);
+    // Work queue: acked and terminated intents leave the stream; the poison one lives on in the DLQ.
+    await until(async () => ((await bus.jsm.streams.info('ORDERS')).state.messages === 0 ? true : undefined), 'ORDERS drained');
+    const ci = await bus.jsm.consumers.info('ORDERS', 'order-worker');
+    expect(ci.num_ack_pending).toBe(0);
     const dlq = await bus.jsm.streams.getMessage('SYSTEM', { last_by_subj: subjects.dlq('orders.intents.BTC-PERP') });
     const letter = DeadLetterSchema.parse((dlq.json() as { data: unknown }).data);
     expect(letter).toMatchObject({ originSubject: 'orders.intents.BTC-PERP', code: 'BAD_PAYLOAD', where: 'field n' });
