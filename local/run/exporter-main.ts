@@ -1,5 +1,5 @@
 /** Process entry of the exporter for docker compose: `tsx local/run/exporter-main.ts`. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { LOCAL_ENDPOINTS } from '../../shared/workers/env.ts';
 import { errorMessage } from '../../shared/util/errors.ts';
 import { startExporter } from './exporter.ts';

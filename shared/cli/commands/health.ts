@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { Option, type Command } from 'commander';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { HealthStatus } from '../../domain/system.ts';
 import { errorMessage } from '../../util/errors.ts';
 
