@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Command } from 'commander';
 import { makeEnvelope, type Bar } from '../../../shared/domain/index.ts';
 import { ValidationError } from '../../../shared/util/errors.ts';
-import { NatsBus, subjects } from '../../../shared/bus/index.ts';
+import { NatsBus, subjects, type PublishItem } from '../../../shared/bus/index.ts';
 import { startNatsServer } from '../../helpers/nats-server.ts';
 import { spawnWorker, waitForLog } from '../../e2e/helpers.ts';
 
@@ -92,11 +92,11 @@ describe('data worker process', () => {
 
     const n = 500;
     const t0 = 1_641_000_000_000_000;
-    const items = Array.from({ length: n }, (_, i) => {
+    const items: PublishItem[] = Array.from({ length: n }, (_, i) => {
       const bar: Bar = { kind: 'bar', symbol: 'BTC-PERP', ts: t0 + i * 60_000_000, intervalUs: 60_000_000, open: 100, high: 103, low: 99, close: 100 + (i % 3), volume: 5 };
       return { subject: subjects.rawIngest('BTC-PERP'), envelope: makeEnvelope('market.bar.v1', bar, { producer: 't' }) };
     });
-    items.push({ subject: subjects.rawIngest('BTC-PERP'), envelope: makeEnvelope('market.bar.v1', { kind: 'bar', symbol: 'BTC-PERP', price: -1 }, { producer: 't' }) as (typeof items)[number]['envelope'] });
+    items.push({ subject: subjects.rawIngest('BTC-PERP'), envelope: makeEnvelope('market.bar.v1', { kind: 'bar', symbol: 'BTC-PERP', price: -1 }, { producer: 't' }) });
     await bus.publishBatch(items);
     await until(async () => (await countSubjects('MARKET', 'md.events.>')) >= n, 'canonical events');
 
