@@ -11,7 +11,7 @@ import { connect, type NatsConnection, type Subscription } from 'nats';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { FAMILIES } from '../../shared/bus/index.ts';
 import { EnvelopeSchema } from '../../shared/domain/envelope.ts';
-import { ExecutionReportSchema, PortfolioSnapshotSchema, RiskBreachSchema, TradingState } from '../../shared/domain/index.ts';
+import { ExecutionReportSchema, OrderIntentSchema, PortfolioSnapshotSchema, RiskBreachSchema, TradingState } from '../../shared/domain/index.ts';
 import { QuarantineEntrySchema } from '../../shared/domain/system.ts';
 import { errorMessage } from '../../shared/util/errors.ts';
 
@@ -36,6 +36,12 @@ export class ExporterMetrics {
     name: 'algoplanes_trace_joins_total',
     help: 'Outputs whose envelope trace_id matched a raw tick seen on md.raw (joined=true) or not',
     labelNames: ['stage', 'joined'],
+    registers: [this.registry],
+  });
+  readonly followsIntent = new Counter({
+    name: 'algoplanes_trace_follows_intent_total',
+    help: 'Execution reports whose trace_id is that of their order intent (follows=true) or another one',
+    labelNames: ['stage', 'follows'],
     registers: [this.registry],
   });
   readonly tickTo = new Histogram({
@@ -99,6 +105,14 @@ export async function startExporter(opts: ExporterOptions): Promise<RunningExpor
   const m = new ExporterMetrics();
   const log = opts.log ?? (() => undefined);
   const tickTimes = new Map<string, number>();
+  const intentTraces = new Map<string, string>();
+  const remember = <V>(map: Map<string, V>, key: string, value: V) => {
+    map.set(key, value);
+    if (map.size > MAX_TRACKED_TRACES) {
+      const oldest = map.keys().next().value;
+      if (oldest !== undefined) map.delete(oldest);
+    }
+  };
   const nc: NatsConnection = await connect({ servers: opts.natsUrl, name: 'algoplanes-exporter', maxReconnectAttempts: -1, reconnectTimeWait: 250 });
   const subs: Subscription[] = [];
 
@@ -125,21 +139,19 @@ export async function startExporter(opts: ExporterOptions): Promise<RunningExpor
     if (t0 !== undefined) m.tickTo.observe({ stage }, Math.max(0, ts - t0) / 1_000);
   };
 
-  on(FAMILIES.rawIngest, (_s, _d, traceId, ts) => {
-    tickTimes.set(traceId, ts);
-    if (tickTimes.size > MAX_TRACKED_TRACES) {
-      const oldest = tickTimes.keys().next().value;
-      if (oldest !== undefined) tickTimes.delete(oldest);
-    }
-  });
-  on(FAMILIES.intents, (_s, _d, traceId, ts) => {
+  on(FAMILIES.rawIngest, (_s, _d, traceId, ts) => remember(tickTimes, traceId, ts));
+  on(FAMILIES.intents, (_s, data, traceId, ts) => {
     m.intents.inc();
     joinTrace('intent', traceId, ts);
+    remember(intentTraces, OrderIntentSchema.parse(data).clientOrderId, traceId);
   });
   on(FAMILIES.executions, (_s, data, traceId, ts) => {
     const r = ExecutionReportSchema.parse(data);
     m.reports.inc({ status: r.order.status });
-    joinTrace(r.fill ? 'fill' : 'report', traceId, ts);
+    const stage = r.fill ? 'fill' : 'report';
+    joinTrace(stage, traceId, ts);
+    const intentTrace = intentTraces.get(r.order.clientOrderId);
+    if (intentTrace !== undefined) m.followsIntent.inc({ stage, follows: String(intentTrace === traceId) });
     if (r.fill) {
       m.fills.inc({ symbol: r.fill.symbol, side: r.fill.side });
       m.filledNotional.inc({ symbol: r.fill.symbol }, r.fill.price * r.fill.qty);

@@ -45,12 +45,14 @@ async function until(check: () => Promise<boolean>, what: string): Promise<void>
 }
 
 describe('local exporter', () => {
-  it('counts fills and reports, sets PnL, exposure and trading state, and joins the fill to its tick by trace id', async () => {
+  it('counts fills and reports, sets PnL, exposure and trading state, and joins intent and fill to their tick by trace id', async () => {
     const traceId = 'trace-tick-1';
     const tick = { kind: 'bar', symbol: 'BTC-PERP', ts: 1_640_995_200_000_000, intervalUs: 60_000_000, open: 100, high: 101, low: 99, close: 100.5, volume: 3 };
     await bus.publish(subjects.rawIngest('BTC-PERP'), makeEnvelope('market.bar.v1', tick, { producer: 'test', traceId }), { msgId: 'raw-1' });
     const order = { clientOrderId: 'abcdefgh-0001', accountId: 'paper-1', strategyId: 'sma-cross', symbol: 'BTC-PERP', side: 'buy', qty: 2, type: 'market', status: 'filled', filledQty: 2, avgFillPrice: 101, decisionPrice: 100.5, createdTs: tick.ts, updatedTs: tick.ts + 60_000_000 } as const;
     const fill = { execId: 'x-1', clientOrderId: order.clientOrderId, accountId: 'paper-1', strategyId: 'sma-cross', symbol: 'BTC-PERP', side: 'buy', qty: 2, price: 101, fee: 0.1, liquidity: 'taker', ts: order.updatedTs, arrivalPrice: 100.5 } as const;
+    const intent = { clientOrderId: order.clientOrderId, accountId: 'paper-1', strategyId: 'sma-cross', symbol: 'BTC-PERP', ts: tick.ts, side: 'buy', qty: 2, type: 'market', decisionPrice: 100.5 };
+    await bus.publish(subjects.intents('BTC-PERP'), makeEnvelope('orders.intent.v1', intent, { producer: 'test', traceId }), { msgId: 'int-1' });
     const report: ExecutionReport = { order, fill };
     await bus.publish(subjects.executions('BTC-PERP'), makeEnvelope('exec.report.v1', report, { producer: 'test', traceId }), { msgId: 'rep-1' });
     await bus.publish(subjects.executions('BTC-PERP'), makeEnvelope('exec.report.v1', { order: { ...order, status: 'accepted', filledQty: 0, avgFillPrice: 0 } }, { producer: 'test', traceId: 'unrelated' }), { msgId: 'rep-0' });
@@ -71,6 +73,9 @@ describe('local exporter', () => {
     expect(sample(text, 'algoplanes_trace_joins_total{stage="fill",joined="true"}')).toBe(1);
     expect(sample(text, 'algoplanes_trace_joins_total{stage="report",joined="false"}')).toBe(1);
     expect(sample(text, 'algoplanes_tick_to_stage_seconds_count{stage="fill"}')).toBe(1);
+    expect(sample(text, 'algoplanes_trace_joins_total{stage="intent",joined="true"}')).toBe(1);
+    expect(sample(text, 'algoplanes_trace_follows_intent_total{stage="fill",follows="true"}')).toBe(1);
+    expect(sample(text, 'algoplanes_trace_follows_intent_total{stage="report",follows="false"}')).toBe(1);
   });
 
   it('counts dead letters by origin, risk breaches and quality flags, and keeps an unreadable message as a count', async () => {
@@ -90,7 +95,8 @@ describe('local exporter', () => {
     expect(sample(text, 'algoplanes_nats_up')).toBe(1);
     expect(sample(text, 'algoplanes_nats_connections')).toBeGreaterThanOrEqual(2);
     expect(sample(text, 'algoplanes_nats_stream_messages{stream="EXECUTIONS"}')).toBe(4);
-    expect(sample(text, 'algoplanes_nats_consumer_pending{stream="ORDERS",consumer="order-worker"}')).toBe(0);
+    // The one intent published above waits in the work queue: no order worker runs here.
+    expect(sample(text, 'algoplanes_nats_consumer_pending{stream="ORDERS",consumer="order-worker"}')).toBe(1);
     // Three reports are waiting for the strategy worker (its filter leaves out the portfolio subject).
     expect(sample(text, 'algoplanes_nats_consumer_pending{stream="EXECUTIONS",consumer="strategy-worker"}')).toBe(3);
   });

@@ -19,8 +19,9 @@ const SYNTHETIC = new Set(['up']);
 async function exportedNames(registry: Registry): Promise<string[]> {
   const out: string[] = [];
   for (const m of await registry.getMetricsAsJSON()) {
-    if (m.type === 'histogram') out.push(`${m.name}_bucket`, `${m.name}_sum`, `${m.name}_count`);
-    else if (m.type === 'summary') out.push(m.name, `${m.name}_sum`, `${m.name}_count`);
+    const type = String(m.type);
+    if (type === 'histogram') out.push(`${m.name}_bucket`, `${m.name}_sum`, `${m.name}_count`);
+    else if (type === 'summary') out.push(m.name, `${m.name}_sum`, `${m.name}_count`);
     else out.push(m.name);
   }
   return out;
