@@ -1,13 +1,13 @@
 /**
- * Lambda bundle benchmark: esbuild-bundles each handler as CDK's NodejsFunction does (minified,
- * node20, CJS, `@aws-sdk/*` external because the Node 20 runtime ships SDK v3), reports the bundle
- * size, and times cold init (require the bundle until `handler` exists) in fresh Node processes.
+ * Lambda bundle benchmark: esbuild-bundles each handler as the planes stack's NodejsFunction does
+ * (minified ESM with a require shim, `@aws-sdk/*` external because the Lambda runtime ships SDK v3),
+ * reports the bundle size, and times cold init (import the bundle until `handler` exists) in fresh
+ * Node processes. zod is imported as a namespace everywhere so esbuild can drop its unused locales.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { build, type Plugin } from 'esbuild';
+import { build } from 'esbuild';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const HANDLERS = ['data', 'strategy', 'order', 'backtest'] as const;
@@ -28,24 +28,6 @@ const INIT_ENV: Record<string, string> = {
   POWERTOOLS_METRICS_NAMESPACE: 'algoplanes',
 };
 
-/**
- * zod 4's main entry re-exports every locale (`z.locales`), ~40% of each bundle, and esbuild cannot
- * drop a namespace re-export. This variant keeps only English to show what stripping them would save.
- */
-const englishOnlyZodLocales: Plugin = {
-  name: 'zod-english-only',
-  setup(b) {
-    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
-      args.importer.includes(join('node_modules', 'zod')) ? { path: 'zod-locales-en', namespace: 'zod-locales' } : undefined,
-    );
-    b.onLoad({ filter: /.*/, namespace: 'zod-locales' }, () => ({
-      contents: `export { default as en } from ${JSON.stringify(join(ROOT, 'node_modules/zod/v4/locales/en.js'))};`,
-      loader: 'js',
-      resolveDir: ROOT,
-    }));
-  },
-};
-
 const median = (xs: readonly number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);
@@ -53,10 +35,9 @@ const median = (xs: readonly number[]) => {
 };
 
 function timeInit(bundle: string): number {
-  const script = `const t=performance.now();const m=require(${JSON.stringify(bundle)});if(typeof m.handler!=='function')throw new Error('no handler export');process.stdout.write(String(performance.now()-t));`;
-  const out = spawnSync(process.execPath, ['-e', script], {
-    // Externals (@aws-sdk/*) resolve from the repo's node_modules, as they would from the runtime's.
-    env: { PATH: process.env.PATH ?? '', NODE_PATH: join(ROOT, 'node_modules'), ...INIT_ENV },
+  const script = `const t=performance.now();const m=await import(${JSON.stringify(bundle)});if(typeof m.handler!=='function')throw new Error('no handler export');process.stdout.write(String(performance.now()-t));`;
+  const out = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+    env: { PATH: process.env.PATH ?? '', ...INIT_ENV },
     encoding: 'utf8',
   });
   if (out.status !== 0) throw new Error(`cold init of ${bundle} failed: ${out.stderr}`);
@@ -64,28 +45,30 @@ function timeInit(bundle: string): number {
 }
 
 export async function runBundleBench(): Promise<Record<string, unknown>> {
-  const dir = mkdtempSync(join(tmpdir(), 'algoplanes-bundles-'));
+  // Inside node_modules so the bundles' external @aws-sdk imports resolve as they do in the runtime.
+  const dir = join(ROOT, 'node_modules', '.algoplanes-bundles');
+  mkdirSync(dir, { recursive: true });
   try {
     const handlers: Record<string, unknown> = {};
-    for (const variant of ['cdk-default', 'zod-english-only'] as const)
     for (const name of HANDLERS) {
-      const outfile = join(dir, `${name}-${variant}.cjs`);
+      const outfile = join(dir, `${name}.mjs`);
       await build({
-        plugins: variant === 'zod-english-only' ? [englishOnlyZodLocales] : [],
         entryPoints: [join(ROOT, 'functions', name, 'handler.ts')],
         outfile,
         bundle: true,
         minify: true,
         platform: 'node',
         target: 'node20',
-        format: 'cjs',
+        format: 'esm',
+        // Bundled CommonJS dependencies (kafkajs, ioredis) still call require(), as in the planes stack.
+        banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
         external: ['@aws-sdk/*'],
         logLevel: 'silent',
       });
       const bytes = statSync(outfile).size;
       const runs = Array.from({ length: INIT_RUNS }, () => timeInit(outfile));
       const initMs = median(runs);
-      handlers[`${name}${variant === 'cdk-default' ? '' : ' (zod english-only)'}`] = {
+      handlers[name] = {
         bytes,
         kb: Math.round((bytes / 1024) * 10) / 10,
         withinSizeTarget: bytes <= SIZE_TARGET_BYTES,
@@ -95,7 +78,7 @@ export async function runBundleBench(): Promise<Record<string, unknown>> {
       };
     }
     return {
-      format: 'cjs',
+      format: 'esm',
       target: 'node20',
       external: ['@aws-sdk/*'],
       sizeTargetKb: SIZE_TARGET_BYTES / 1024,

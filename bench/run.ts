@@ -7,11 +7,19 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { runBacktestBench } from './backtest.ts';
+import { runBundleBench } from './bundles.ts';
 
 type Section = (log: (line: string) => void) => Promise<Record<string, unknown>>;
 
 const SECTIONS: Record<string, Section> = {
   backtest: runBacktestBench,
+  bundles: async (log) => {
+    const figures = await runBundleBench();
+    for (const [name, h] of Object.entries(figures.handlers as Record<string, { kb: number; initMsMedian: number }>)) {
+      log(`${name.padEnd(9)} ${String(h.kb).padStart(7)} KB  cold init ${h.initMsMedian} ms (median)`);
+    }
+    return figures;
+  },
 };
 
 async function main(): Promise<void> {

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { BacktestOptionsSchema, runBacktest } from '../../shared/backtest/index.ts';
 import { nowUs, parseOrThrow } from '../../shared/domain/index.ts';
 import type { Observability } from '../../shared/lambda/index.ts';

@@ -6,7 +6,7 @@ import { parseOrThrow } from '../../shared/domain/index.ts';
 import { SqsDeadLetters, SqsIntentSender, createObservability, jsonEnv, optionalEnv, parseStreamEvent, planeHandler, requireEnv } from '../../shared/lambda/index.ts';
 import { SizingConfigSchema, type ParamValue } from '../../shared/strategy-plane/index.ts';
 import { DynamoStore } from '../../shared/store/index.ts';
-import { z } from 'zod';
+import * as z from 'zod';
 import { createStrategyApp } from './app.ts';
 
 const obs = createObservability('strategy');

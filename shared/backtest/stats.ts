@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Fill, Side } from '../domain/index.ts';
 import { US_PER_DAY, US_PER_YEAR } from '../domain/time.ts';
 import { ConfigError, ValidationError } from '../util/errors.ts';

@@ -6,7 +6,7 @@
  */
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import type { JsMsg, NatsConnection } from 'nats';
-import { z } from 'zod';
+import * as z from 'zod';
 import { awsError } from '../store/errors.ts';
 import { ConfigError, TransientError, errorMessage } from '../util/errors.ts';
 

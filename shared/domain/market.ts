@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { finite, nonNegative, price, quantity, timestampUs } from './numbers.ts';
 
 export const Symbol = z.string().min(1).max(64).regex(/^[A-Za-z0-9._:/-]+$/, 'symbol may hold letters, digits and . _ : / -');

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Numeric rules shared by every schema. Prices and quantities fail fast (as NautilusTrader does):

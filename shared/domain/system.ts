@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { timestampUs } from './numbers.ts';
 
 export const AuditEventSchema = z.object({

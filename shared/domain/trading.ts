@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { finite, nonNegative, price, quantity, timestampUs } from './numbers.ts';
 import { Side, Symbol } from './market.ts';
 

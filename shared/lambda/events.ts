@@ -3,7 +3,7 @@
  * payloads: a malformed envelope is a wiring bug (fail the invocation); a malformed payload is one
  * poison record (dead-letter it, keep the batch going).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ValidationError } from '../util/errors.ts';
 
 export const KinesisEventSchema = z.object({

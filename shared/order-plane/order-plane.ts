@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseOrThrow, describeZodError } from '../domain/envelope.ts';
 import { LevelSchema, type Instrument, type MarketEvent } from '../domain/market.ts';
 import { nowUs, utcDay } from '../domain/time.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { DEFAULTS } from '../config/defaults.ts';
 import { describeZodError } from '../domain/envelope.ts';
 import { execId } from '../domain/ids.ts';

@@ -10,7 +10,7 @@ import {
   UpdateCommand,
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { AuditEventSchema, FillSchema, OrderSchema, PositionSchema, SignalSchema, parseOrThrow, utcDay } from '../domain/index.ts';
 import type { AuditEvent, Fill, Order, Position, Signal } from '../domain/index.ts';
 import { ConfigError, TransientError } from '../util/errors.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { finite, timestampUs } from '../domain/numbers.ts';
 
 export const BacktestSummarySchema = z.object({

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { describeZodError } from '../domain/envelope.ts';
 import { ConfigError } from '../util/errors.ts';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { clientOrderId } from '../domain/ids.ts';
 import { describeZodError } from '../domain/envelope.ts';
 import type { ExecutionReport, Instrument, MarketEvent, OrderIntent, Signal } from '../domain/index.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The last `size` values in a Float64Array ring with running sum and sum of squares: O(1) per push,

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Fill } from '../../domain/index.ts';
 import { ValidationError } from '../../util/errors.ts';
 import { PerformanceTracker, type Curves } from '../stats.ts';

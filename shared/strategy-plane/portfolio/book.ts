@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ExecutionReport } from '../../domain/index.ts';
 import { roundToStep } from '../../domain/numbers.ts';
 

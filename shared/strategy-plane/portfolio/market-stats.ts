@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { MarketEvent } from '../../domain/index.ts';
 import { US_PER_YEAR } from '../../domain/time.ts';
 import type { CostFeatures } from '../../ports/planes.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Instrument, MarketEvent, Signal } from '../../domain/index.ts';
 import type { CostEstimator } from '../../ports/planes.ts';
 import type { MarketStats } from './market-stats.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Ofi, Quote } from '../../domain/index.ts';
 import type { Strategy, StrategyContext } from '../../ports/planes.ts';
 import { PerSymbol, RollingWindow, RollingWindowStateSchema } from '../rolling.ts';

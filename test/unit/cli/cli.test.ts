@@ -2,7 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Command } from 'commander';
 import { afterAll, describe, expect, it } from 'vitest';
+import { buildProgram } from '../../../shared/cli/program.ts';
 
 const ROOT = join(import.meta.dirname, '../../..');
 const BIN = join(ROOT, 'bin/algoplanes.js');
@@ -19,13 +21,17 @@ describe('algoplanes CLI (bin, as npx runs it)', () => {
   it('has --help on the program and on every command', () => {
     const top = cli('--help');
     expect(top.code).toBe(0);
-    const commands = [...top.stdout.matchAll(/^ {2}([a-z]+)\b/gm)].map((m) => m[1]).filter((c) => c !== 'help');
-    expect(commands).toEqual(expect.arrayContaining(['backtest', 'start', 'strategies', 'worker', 'replay', 'streams', 'topics', 'dlq', 'health']));
-    for (const command of commands) {
-      const help = cli(command, '--help');
-      expect(help.code, command).toBe(0);
-      expect(help.stdout, command).toMatch(new RegExp(`Usage: algoplanes ${command}`));
-    }
+    expect(top.stdout).toMatch(/Usage: algoplanes/);
+    const program = buildProgram();
+    const names = program.commands.map((c) => c.name());
+    expect(names).toEqual(expect.arrayContaining(['backtest', 'start', 'strategies', 'worker', 'replay', 'feed', 'streams', 'topics', 'dlq', 'health']));
+    const visit = (cmd: Command, path: string[]) => {
+      const help = cmd.helpInformation();
+      expect(help, path.join(' ')).toMatch(new RegExp(`Usage: ${path.join(' ')}`));
+      expect(cmd.description().length, `${path.join(' ')} has a description`).toBeGreaterThan(0);
+      for (const sub of cmd.commands) visit(sub, [...path, sub.name()]);
+    };
+    for (const cmd of program.commands) visit(cmd, ['algoplanes', cmd.name()]);
   });
 
   it('runs a backtest, prints a summary and writes the report files', () => {
