@@ -112,3 +112,30 @@ describe('npm run local', () => {
     expect(after.filter((r) => r.status !== 'down').map((r) => r.component)).toEqual([]);
   }, 300_000);
 });
+
+describe('npm run local --feed synthetic --duration', () => {
+  it('trades on synthetic bars and stops by itself after the duration, leaving no process', async () => {
+    for (const [bin, pkg] of [['nats-server', 'nats-server'], ['redis-server', 'redis-server']] as const) requireBinary(bin, `apt-get install -y ${pkg}`);
+    const runDir = join(dir, 'synthetic');
+    const state2 = join(runDir, 'state.json');
+    let out = '';
+    const child = spawn(process.execPath, ['--import', 'tsx', 'local/run/main.ts', '--ports', 'free', '--feed', 'synthetic', '--speed', '200', '--duration', '12', '--skip', 'dynamodb,kinesis,sqs,prometheus', '--run-dir', runDir, '--state-file', state2], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (out += b.toString()));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    const deadline = Date.now() + 120_000;
+    while (!existsSync(state2) && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    expect(existsSync(state2), out).toBe(true);
+    const state = JSON.parse(readFileSync(state2, 'utf8')) as State;
+    expect(state.processes.map((p) => p.name).sort()).toEqual(['data-worker', 'nats-server', 'order-worker', 'redis-server', 'strategy-worker']);
+    expect(out).toMatch(/prometheus\s+not running/);
+
+    expect(await exited, out).toBe(0);
+    expect(out).toContain('local: stopping (duration 12s)');
+    const summary = JSON.parse(/local: summary (\{.*\})/.exec(out)?.[1] ?? '{}') as { fills?: number };
+    expect(summary.fills, out).toBeGreaterThan(0);
+    expect(state.processes.filter((p) => alive(p.pid))).toEqual([]);
+  }, 180_000);
+});
