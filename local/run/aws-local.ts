@@ -12,7 +12,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { createSqsServer as CreateSqsServer } from 'local-aws-sqs';
 import { freePort, requireBinary, startServer, type RunningServer } from '../launch.ts';
 
-const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
+export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
 const REGION = 'us-east-1';
 const require = createRequire(import.meta.url);
 
@@ -126,12 +126,16 @@ export async function createTable(endpoint: string, name: string = LOCAL_AWS_NAM
   }
 }
 
-export async function createStreams(endpoint: string, names: readonly string[] = [LOCAL_AWS_NAMES.ingestStream, LOCAL_AWS_NAMES.eventsStream]): Promise<void> {
+export async function createStreams(
+  endpoint: string,
+  names: readonly string[] = [LOCAL_AWS_NAMES.ingestStream, LOCAL_AWS_NAMES.eventsStream],
+  shards = 1,
+): Promise<void> {
   // kinesis-local's plain port speaks HTTP/1.1 only; the SDK defaults to HTTP/2 for Kinesis.
   const client = new KinesisClient({ endpoint, region: REGION, credentials: LOCAL_CREDENTIALS, requestHandler: new NodeHttpHandler() });
   try {
     for (const name of names) {
-      await client.send(new CreateStreamCommand({ StreamName: name, ShardCount: 1 }));
+      await client.send(new CreateStreamCommand({ StreamName: name, ShardCount: shards }));
       let active = false;
       for (let i = 0; i < 100 && !active; i++) {
         const d = await client.send(new DescribeStreamCommand({ StreamName: name }));

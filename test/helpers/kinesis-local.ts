@@ -1,10 +1,5 @@
 /** kinesis-local (kinesis-mock compiled to Node) as a child process on free ports. */
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import {
-  CreateStreamCommand,
-  DescribeStreamCommand,
   GetRecordsCommand,
   GetShardIteratorCommand,
   KinesisClient,
@@ -13,8 +8,7 @@ import {
 } from '@aws-sdk/client-kinesis';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { KinesisStreamRecord } from 'aws-lambda';
-import { LOCAL_CREDENTIALS } from './dynamodb-local.ts';
-import { freePort, startServer } from './launch.ts';
+import { LOCAL_CREDENTIALS, createStreams, startKinesisLocal as startServer } from '../../local/run/aws-local.ts';
 
 export interface KinesisLocal {
   readonly endpoint: string;
@@ -25,42 +19,16 @@ export interface KinesisLocal {
   stop(): Promise<void>;
 }
 
-function locateMain(): string {
-  const require = createRequire(import.meta.url);
-  try {
-    const main = join(dirname(require.resolve('kinesis-local/package.json')), 'main.js');
-    if (existsSync(main)) return main;
-  } catch {
-    // fall through to the install hint
-  }
-  throw new Error('kinesis-local is not installed; install it with: npm install --save-dev kinesis-local');
-}
-
+/** The same kinesis-local server `npm run local` uses, on a free port. */
 export async function startKinesisLocal(): Promise<KinesisLocal> {
-  const main = locateMain();
-  const [port, tlsPort] = [await freePort(), await freePort()];
-  const server = await startServer({
-    name: 'kinesis-local',
-    command: process.execPath,
-    args: () => [main],
-    port,
-    env: { KINESIS_MOCK_CERT_PATH: join(dirname(main), 'server.json'), KINESIS_MOCK_PLAIN_PORT: String(port), KINESIS_MOCK_TLS_PORT: String(tlsPort), CREATE_STREAM_DURATION: '10ms', LOG_LEVEL: 'WARN', SHOULD_PERSIST_DATA: 'false' },
-  });
+  const server = await startServer();
   const endpoint = `http://127.0.0.1:${server.port}`;
   // The SDK speaks HTTP/2 to Kinesis by default; the mock's plain port only speaks HTTP/1.1.
   const client = new KinesisClient({ endpoint, region: 'us-east-1', credentials: LOCAL_CREDENTIALS, requestHandler: new NodeHttpHandler() });
   return {
     endpoint,
     client,
-    async createStream(name, shards = 1) {
-      await client.send(new CreateStreamCommand({ StreamName: name, ShardCount: shards }));
-      for (let i = 0; i < 100; i++) {
-        const d = await client.send(new DescribeStreamCommand({ StreamName: name }));
-        if (d.StreamDescription?.StreamStatus === 'ACTIVE') return;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      throw new Error(`stream ${name} did not become ACTIVE`);
-    },
+    createStream: (name, shards = 1) => createStreams(endpoint, [name], shards),
     async readAll(name) {
       const shards = (await client.send(new ListShardsCommand({ StreamName: name }))).Shards ?? [];
       const records: _Record[] = [];

@@ -2,11 +2,9 @@
  * local-aws-sqs (an SQS emulator speaking the JSON and Query protocols) on a free port. It is a Node
  * library, so it runs in the test process; stop() closes its HTTP server.
  */
-import type { Server } from 'node:http';
 import { CreateQueueCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
-import { LOCAL_CREDENTIALS } from './dynamodb-local.ts';
-import { freePort } from './launch.ts';
+import { LOCAL_CREDENTIALS, startSqsLocal as startServer } from '../../local/run/aws-local.ts';
 
 export interface SqsLocal {
   readonly endpoint: string;
@@ -17,16 +15,10 @@ export interface SqsLocal {
   stop(): Promise<void>;
 }
 
+/** The same emulator `npm run local` uses, on a free port (its local queues exist too; tests make their own). */
 export async function startSqsLocal(): Promise<SqsLocal> {
-  let createSqsServer: (opts: { port: number; hostname?: string; emulateQueueCreationLifecycle?: boolean }) => Promise<Server>;
-  try {
-    ({ createSqsServer } = await import('local-aws-sqs'));
-  } catch {
-    throw new Error('local-aws-sqs is not installed; install it with: npm install --save-dev local-aws-sqs');
-  }
-  const port = await freePort();
-  const server = await createSqsServer({ port, hostname: '127.0.0.1', emulateQueueCreationLifecycle: false });
-  const endpoint = `http://127.0.0.1:${port}`;
+  const server = await startServer();
+  const endpoint = server.endpoint;
   const client = new SQSClient({ endpoint, region: 'us-east-1', credentials: LOCAL_CREDENTIALS });
   return {
     endpoint,
@@ -52,10 +44,7 @@ export async function startSqsLocal(): Promise<SqsLocal> {
     },
     async stop() {
       client.destroy();
-      await new Promise<void>((resolve) => {
-        server.closeAllConnections?.();
-        server.close(() => resolve());
-      });
+      await server.stop();
     },
   };
 }
