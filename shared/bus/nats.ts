@@ -133,6 +133,7 @@ export class NatsBus implements Bus {
 class NatsSubscription implements Subscription {
   readonly done: Promise<void>;
   private readonly inFlight = new Set<Promise<void>>();
+  private slotFreed: (() => void) | undefined;
 
   constructor(
     readonly subject: string,
@@ -152,8 +153,14 @@ class NatsSubscription implements Subscription {
         continue;
       }
       this.inFlight.add(p);
-      void p.finally(() => this.inFlight.delete(p));
-      if (this.inFlight.size >= this.maxInFlight) await Promise.race(this.inFlight);
+      void p.finally(() => {
+        this.inFlight.delete(p);
+        // One waiter for a free slot instead of Promise.race over every in-flight handler.
+        const wake = this.slotFreed;
+        this.slotFreed = undefined;
+        wake?.();
+      });
+      if (this.inFlight.size >= this.maxInFlight) await new Promise<void>((r) => (this.slotFreed = r));
     }
     await Promise.all(this.inFlight);
   }

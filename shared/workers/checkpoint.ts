@@ -17,7 +17,7 @@ export interface CheckpointOptions {
 
 export class Checkpointer {
   private waiters: (() => void)[] = [];
-  private outbox: Promise<void> = Promise.resolve();
+  private inFlight = new Set<Promise<void>>();
   private outboxError: unknown;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
@@ -25,11 +25,17 @@ export class Checkpointer {
 
   constructor(private readonly opts: CheckpointOptions) {}
 
-  /** Queues an output publish; publishes run one after another, in emission order. */
+  /**
+   * Starts an output publish at once (pipelined: one connection keeps emission order, the broker
+   * acks are awaited together at the next checkpoint).
+   */
   emit(publish: () => Promise<void>): void {
-    this.outbox = this.outbox.then(publish).catch((err: unknown) => {
-      this.outboxError ??= err;
-    });
+    const p: Promise<void> = publish()
+      .catch((err: unknown) => {
+        this.outboxError ??= err;
+      })
+      .finally(() => this.inFlight.delete(p));
+    this.inFlight.add(p);
   }
 
   /** Resolves once a checkpoint covers everything applied so far (then the caller's message is acked). */
@@ -50,7 +56,7 @@ export class Checkpointer {
       this.waiters = [];
       let outputLost = false;
       try {
-        await this.outbox;
+        await Promise.all(this.inFlight);
         if (this.outboxError !== undefined) {
           const err = this.outboxError;
           this.outboxError = undefined;

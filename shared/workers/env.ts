@@ -44,7 +44,7 @@ const WorkerEnvSchema = z.object({
   ORDER_QTY: z.coerce.number().positive().default(DEFAULTS.backtest.quantity),
   INITIAL_CASH: z.coerce.number().positive().default(DEFAULTS.backtest.cash),
   /** How often a worker persists its plane state and acks what that state covers. */
-  CHECKPOINT_MS: z.coerce.number().int().positive().default(50),
+  CHECKPOINT_MS: z.coerce.number().int().positive().default(200),
 });
 export type WorkerEnv = z.infer<typeof WorkerEnvSchema>;
 

@@ -1,0 +1,163 @@
+/**
+ * Tick-to-fill latency across the three planes over loopback NATS: a private nats-server and
+ * redis-server, the data, strategy and order workers as separate processes, synthetic one-second
+ * bars published onto md.raw. Each tick's envelope carries a trace id; the order worker's fill report
+ * continues the trace of the bar that filled it, so latency = fill report received - tick published.
+ * A fill whose intent arrived after its bar is traced to the decision bar and includes the wait.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+import * as hdr from 'hdr-histogram-js';
+import { NatsBus, applyNats, loadNatsConfig, subjects, encodeEnvelope, type PublishItem } from '../shared/bus/index.ts';
+import { makeEnvelope } from '../shared/domain/envelope.ts';
+import { syntheticBars } from '../shared/workers/replay.ts';
+import { startNatsServer } from '../test/helpers/nats-server.ts';
+import { startRedisServer } from '../test/helpers/redis-server.ts';
+
+const SYMBOL = 'BENCH-USD';
+const now = () => performance.timeOrigin + performance.now();
+
+interface Phase {
+  readonly rate: number;
+  readonly seconds: number;
+}
+
+function spawnWorker(kind: string, env: NodeJS.ProcessEnv): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', 'shared/workers/main.ts', kind], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+}
+
+async function started(child: ChildProcess): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    child.stdout?.on('data', (b: Buffer) => {
+      out += b.toString();
+      if (out.includes('"worker started"')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`worker exited (${code}) before starting:\n${out}`)));
+  });
+}
+
+export async function runLatencyBench(): Promise<Record<string, unknown>> {
+  const nats = await startNatsServer();
+  const redis = await startRedisServer();
+  const bus = await NatsBus.connect({ url: nats.url, name: 'bench' });
+  const children: ChildProcess[] = [];
+  try {
+    await applyNats(bus.jsm, loadNatsConfig('local/nats'));
+    // Fast SMAs so the random walk crosses often and many ticks end in a fill.
+    const env = { BUS: 'nats', NATS_URL: nats.url, REDIS_URL: redis.url, WORKER_PORT: '0', STRATEGY: 'sma-cross', STRATEGY_PARAMS: '{"fast":2,"slow":4}', ORDER_QTY: '1' };
+    for (const kind of ['order', 'strategy', 'data']) {
+      const c = spawnWorker(kind, env);
+      children.push(c);
+      await started(c);
+    }
+
+    const sentAt = new Map<string, number>();
+    let histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
+    let fills = 0;
+    const sub = bus.nc.subscribe('exec.reports.>', {
+      callback: (_err, msg) => {
+        const env2 = msg.json<{ trace_id: string; data: { fill?: unknown } }>();
+        if (!env2.data.fill) return;
+        const t0 = sentAt.get(env2.trace_id);
+        if (t0 === undefined) return;
+        fills++;
+        histogram.recordValue(Math.max(1, Math.round((now() - t0) * 1_000)));
+      },
+    });
+
+    const next = syntheticBars({ symbol: SYMBOL, startPrice: 100, seed: 7 });
+    let seq = 0;
+    const publishTicks = (n: number): void => {
+      const items: PublishItem[] = [];
+      for (let i = 0; i < n; i++) {
+        const trace = `tick-${seq++}`;
+        items.push({ subject: subjects.rawIngest(SYMBOL), envelope: makeEnvelope('market.bar.v1', next(), { producer: 'bench', traceId: trace }) });
+        sentAt.set(trace, now());
+      }
+      void bus.publishBatch(items, { fireAndForget: true });
+    };
+
+    const drained = async (timeoutMs: number): Promise<number> => {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const [o, s] = await Promise.all([bus.jsm.consumers.info('MARKET', 'order-worker'), bus.jsm.consumers.info('MARKET', 'strategy-worker')]);
+        const backlog = o.num_pending + o.num_ack_pending + s.num_pending + s.num_ack_pending;
+        if (backlog === 0 || Date.now() > deadline) return backlog;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+
+    const runPhase = async ({ rate, seconds }: Phase): Promise<Record<string, unknown>> => {
+      histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
+      fills = 0;
+      const total = rate * seconds;
+      const startMs = Date.now();
+      let sent = 0;
+      while (sent < total) {
+        const due = Math.min(total, Math.floor(((Date.now() - startMs) / 1_000) * rate));
+        if (due > sent) {
+          publishTicks(due - sent);
+          sent = due;
+        }
+        await new Promise((r) => setTimeout(r, 1));
+      }
+      await bus.flush();
+      const backlog = await drained(60_000);
+      await new Promise((r) => setTimeout(r, 200));
+      const us = (p: number) => histogram.getValueAtPercentile(p) / 1_000;
+      return { ticksPerSecond: rate, ticks: total, fills, backlogAfter: backlog, p50_ms: us(50), p99_ms: us(99), p999_ms: us(99.9), max_ms: histogram.maxValue / 1_000 };
+    };
+
+    // Warm-up: JIT, connections, consumers.
+    await runPhase({ rate: 1_000, seconds: 1 });
+    const at1k = await runPhase({ rate: 1_000, seconds: 5 });
+    const at10k = await runPhase({ rate: 10_000, seconds: 5 });
+
+    // Throughput: publish a burst as fast as possible; rate = ticks / time until both consumers caught up.
+    const burst = 50_000;
+    const t0 = Date.now();
+    for (let i = 0; i < burst; i += 1_000) {
+      publishTicks(1_000);
+      if (i % 10_000 === 0) await bus.flush();
+    }
+    await bus.flush();
+    const publishSeconds = (Date.now() - t0) / 1_000;
+    const backlog = await drained(120_000);
+    const endToEndSeconds = (Date.now() - t0) / 1_000;
+    sub.unsubscribe();
+
+    // Raw publish ceiling of the hot path alone (no consumers in the loop).
+    const n = 200_000;
+    const payload = encodeEnvelope(makeEnvelope('market.bar.v1', next(), { producer: 'bench' }));
+    const p0 = Date.now();
+    for (let i = 0; i < n; i++) bus.nc.publish(subjects.marketEvents('PUBONLY'), payload);
+    await bus.flush();
+    const publishOnlyRate = Math.round(n / ((Date.now() - p0) / 1_000));
+
+    return {
+      setup: 'nats-server 2.9 + redis-server on loopback; data, strategy, order workers as 3 processes; one-second synthetic bars; sma-cross 2/4; same machine as the bench (shared cores)',
+      at1k,
+      at10k,
+      sustained: { ticks: burst, publishSeconds, endToEndSeconds, backlogAfter: backlog, ticksPerSecond: Math.round(burst / endToEndSeconds) },
+      hotPathPublishOnly: { messages: n, messagesPerSecond: publishOnlyRate },
+      targets: { p50_ms_at_10k: 1, p99_ms_at_10k: 5, sustained_ticks_per_second: 50_000 },
+    };
+  } finally {
+    for (const c of children) c.kill('SIGTERM');
+    await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
+    await bus.close();
+    await nats.stop();
+    await redis.stop();
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  runLatencyBench().then(
+    (r) => process.stdout.write(JSON.stringify(r, null, 2) + '\n'),
+    (err: unknown) => {
+      process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}
