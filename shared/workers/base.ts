@@ -7,9 +7,9 @@ import { performance } from 'node:perf_hooks';
 import type * as z from 'zod';
 import type { Bus, BusMessage, PublishOptions, Subscription } from '../bus/index.ts';
 import { NatsBus } from '../bus/index.ts';
-import { makeEnvelope, openEnvelope, type Envelope } from '../domain/envelope.ts';
+import { describeZodError, makeEnvelope, type Envelope } from '../domain/envelope.ts';
 import type { RedisCache } from '../cache/index.ts';
-import { AlgoplanesError, errorMessage } from '../util/errors.ts';
+import { AlgoplanesError, ValidationError, errorMessage } from '../util/errors.ts';
 import { Checkpointer } from './checkpoint.ts';
 import { familyLabel, type WorkerRuntime } from './runtime.ts';
 
@@ -41,7 +41,7 @@ export abstract class PlaneWorker<P> {
   ) {
     this.ckpt = new Checkpointer({
       intervalMs: deps.checkpointMs,
-      maxPending: 2_000,
+      maxPending: 512,
       save: () => this.save(),
       onError: (err, outputLost) => {
         deps.runtime.logger.log(outputLost ? 'error' : 'warn', outputLost ? 'output lost; restarting from checkpoint' : 'checkpoint failed; acks held, retrying', {
@@ -62,6 +62,8 @@ export abstract class PlaneWorker<P> {
   }
 
   private async save(): Promise<void> {
+    // Fire-and-forget outputs: one round trip proves the server has taken everything sent so far.
+    if (this.deps.bus instanceof NatsBus) await this.deps.bus.flush();
     await this.onCheckpoint();
     if (this.deps.cache) await this.deps.cache.setState(this.stateKey, { plane: this.snapshot(), seqs: this.seqs } satisfies SavedState<P>);
   }
@@ -121,7 +123,10 @@ export abstract class PlaneWorker<P> {
         }
         let env: Envelope<z.infer<S>>;
         try {
-          env = openEnvelope(msg.envelope, schema, msg.subject);
+          // The envelope was checked on decode; only the payload is parsed here, with its own schema.
+          const parsed = schema.safeParse(msg.envelope.data);
+          if (!parsed.success) throw new ValidationError('BAD_PAYLOAD', `${msg.envelope.schema}: ${describeZodError(parsed.error)}`, msg.subject);
+          env = { ...msg.envelope, data: parsed.data };
         } catch (err) {
           m.rejects.inc({ reason: err instanceof AlgoplanesError ? err.code : 'INVALID' });
           throw err;
@@ -133,7 +138,7 @@ export abstract class PlaneWorker<P> {
         this.traceId = undefined;
         await this.ckpt.covered();
       },
-      { durable, maxInFlight: 1_000 },
+      { durable, maxInFlight: 4_096 },
     );
     this.subs.push(sub);
   }

@@ -20,7 +20,8 @@ export class DataWorker extends PlaneWorker<null> {
       {
         market: (e) => {
           const subject = e.kind === 'ofi' ? subjects.ofi(e.symbol) : subjects.marketEvents(e.symbol);
-          this.emit(subject, `market.${e.kind}.v1`, e, { msgId: `${this.inputId}:${this.outputIndex++}` });
+          // Hot market stream: no per-message broker ack; the checkpoint's flush confirms the batch.
+          this.emit(subject, `market.${e.kind}.v1`, e, { msgId: `${this.inputId}:${this.outputIndex++}`, fireAndForget: true });
         },
         quarantine: (q) => {
           deps.runtime.metrics.rejects.inc({ reason: q.reason });
