@@ -111,6 +111,7 @@ export async function runLatencyBench(): Promise<Record<string, unknown>> {
 
     // Warm-up: JIT, connections, consumers.
     await runPhase({ rate: 1_000, seconds: 1 });
+    const at100 = await runPhase({ rate: 100, seconds: 10 });
     const at1k = await runPhase({ rate: 1_000, seconds: 5 });
     const at10k = await runPhase({ rate: 10_000, seconds: 5 });
 
@@ -137,6 +138,7 @@ export async function runLatencyBench(): Promise<Record<string, unknown>> {
 
     return {
       setup: 'nats-server 2.9 + redis-server on loopback; data, strategy, order workers as 3 processes; one-second synthetic bars; sma-cross 2/4; same machine as the bench (shared cores)',
+      at100,
       at1k,
       at10k,
       sustained: { ticks: burst, publishSeconds, endToEndSeconds, backlogAfter: backlog, ticksPerSecond: Math.round(burst / endToEndSeconds) },
