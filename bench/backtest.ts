@@ -68,6 +68,7 @@ async function measure(label: string, input: BacktestInput): Promise<ThroughputF
   let peakRss = process.memoryUsage().rss;
   const t0 = performance.now();
   const result = await runBacktest(input, {
+    keepFills: false,
     onProgress: () => {
       const m = process.memoryUsage();
       if (m.heapUsed > peakHeap) peakHeap = m.heapUsed;
@@ -80,7 +81,7 @@ async function measure(label: string, input: BacktestInput): Promise<ThroughputF
     dataset: label,
     events: engine.events,
     bars: engine.bars,
-    fills: result.fills.length,
+    fills: result.report.statistics.fillCount,
     engineSeconds: round(engine.seconds, 3),
     engineEventsPerSecond: Math.round(engine.events / engine.seconds),
     wallSeconds: round(wall, 3),

@@ -1,18 +1,21 @@
 /**
  * `npm run bench`: prints every figure and writes them all to bench/results/latest.json.
- * Sections: backtest throughput (bars/s, quotes/s, memory); tick-to-fill latency over loopback NATS;
- * Lambda bundle sizes and cold init. `npm run bench -- backtest` runs one section.
+ * Sections: backtest throughput (bars/s, quotes/s, memory); tick-to-fill latency over loopback NATS
+ * through the three worker processes; Lambda bundle sizes and cold init. `npm run bench -- backtest`
+ * runs one section.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { runBacktestBench } from './backtest.ts';
 import { runBundleBench } from './bundles.ts';
+import { runLatencyBench } from './latency.ts';
 
 type Section = (log: (line: string) => void) => Promise<Record<string, unknown>>;
 
 const SECTIONS: Record<string, Section> = {
   backtest: runBacktestBench,
+  latency: () => runLatencyBench(),
   bundles: async (log) => {
     const figures = await runBundleBench();
     for (const [name, h] of Object.entries(figures.handlers as Record<string, { kb: number; initMsMedian: number }>)) {

@@ -45,7 +45,7 @@ export function createOrderApp(opts: OrderAppOptions, deps: OrderAppDeps) {
     let breached = false;
     const plane = new OrderPlane(
       { accountId: opts.accountId, initialCash: opts.initialCash, limits: opts.limits, broker, instrument },
-      { execution: (r) => reports.push(r), breach: () => (breached = true), portfolio: () => undefined },
+      { execution: (r) => reports.push(r), breach: () => (breached = true) },
     );
     const price = intent.limitPrice ?? intent.decisionPrice;
     plane.onMarket({ kind: 'quote', symbol: intent.symbol, ts: intent.ts, bid: price, ask: price });

@@ -35,11 +35,17 @@ export interface BacktestHooks {
   onProgress?(bytesRead: number, totalBytes: number): void;
   /** Risk limits; by default the env-free defaults (a backtest must not depend on the shell it runs in). */
   limits?: Partial<RiskLimits>;
+  /**
+   * Keep every fill in `result.fills` (default true). Long runs that write fills.csv can turn this
+   * off so memory does not grow with the number of fills.
+   */
+  keepFills?: boolean;
 }
 
 export interface BacktestResult {
   readonly options: BacktestOptions;
   readonly report: BacktestReport;
+  /** Every fill in order, unless hooks.keepFills was false. */
   readonly fills: readonly Fill[];
   readonly breaches: readonly RiskBreach[];
   readonly finalPortfolio: PortfolioSnapshot;
@@ -60,6 +66,7 @@ export async function runBacktest(input: BacktestInput, hooks: BacktestHooks = {
 
   const tracker = new PerformanceTracker({ initialCash: options.cash });
   const fills: Fill[] = [];
+  const keepFills = hooks.keepFills ?? true;
   const breaches: RiskBreach[] = [];
   let quarantined = 0;
   const keepQuarantined = (entry: QuarantineEntry) => {
@@ -89,7 +96,6 @@ export async function runBacktest(input: BacktestInput, hooks: BacktestHooks = {
     {
       execution: (report) => bus.publish('execution', report),
       breach: (breach) => breaches.push(breach),
-      portfolio: () => {},
     },
   );
 
@@ -125,7 +131,7 @@ export async function runBacktest(input: BacktestInput, hooks: BacktestHooks = {
   bus.subscribe('execution', (report) => {
     strategyPlane.onExecution(report);
     if (report.fill) {
-      fills.push(report.fill);
+      if (keepFills) fills.push(report.fill);
       tracker.onFill(report.fill, instrument.multiplier);
       fillsCsv?.add(report.fill);
     }

@@ -43,6 +43,14 @@ export const DEFAULTS = {
     /** A feed silent for longer than this (event time) is flagged stale. */
     staleAfterUs: 60_000_000,
   },
+  orderPlane: {
+    /**
+     * Finished orders the order plane remembers to recognise a redelivered intent. Older ones are
+     * forgotten and intents decided before them are refused, so memory stays flat. Durable dedup
+     * across restarts lives in the store/cache (DynamoDB conditional put, Redis SET NX).
+     */
+    dedupWindow: 100_000,
+  },
   ofi: { intervalUs: 1_000_000 },
   costModel: {
     /** Prior for the learned model bps = a + b*spreadBps + c*volBps*sqrt(participation). */

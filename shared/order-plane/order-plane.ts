@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { DEFAULTS } from '../config/defaults.ts';
 import { parseOrThrow, describeZodError } from '../domain/envelope.ts';
 import { LevelSchema, type Instrument, type MarketEvent } from '../domain/market.ts';
 import { nowUs, utcDay } from '../domain/time.ts';
@@ -7,7 +8,7 @@ import { AuditEventSchema } from '../domain/system.ts';
 import type { CostFeatures, OrderPlaneSink } from '../ports/planes.ts';
 import { ConfigError, ValidationError } from '../util/errors.ts';
 import { CostModelStateSchema, type OnlineCostModel } from './cost-model.ts';
-import { applyOrderEvent, newOrder } from './order-state.ts';
+import { applyOrderEvent, isTerminal, newOrder } from './order-state.ts';
 import { PaperBroker, type PaperBrokerOptions } from './paper-broker.ts';
 import { Portfolio } from './portfolio.ts';
 import { PAPER_VENUE, RiskEngine, type RiskKillSwitchState } from './risk-engine.ts';
@@ -22,6 +23,8 @@ export interface OrderPlaneOptions {
   instrument: (symbol: string) => Instrument;
   /** Learns transaction costs from this plane's fills (share it with the strategy plane's sizing). */
   costModel?: OnlineCostModel;
+  /** Finished orders remembered for dedup (default DEFAULTS.orderPlane.dedupWindow). */
+  dedupWindow?: number;
 }
 
 export type IntentOutcome = 'accepted' | 'duplicate' | 'rejected';
@@ -37,7 +40,7 @@ export interface OrderPlaneCounts {
 const num = z.number();
 const SlotSchema = z.object({ ts: num, open: num, high: num, low: num, close: num, volume: num, bid: num, ask: num });
 
-/** Plane state for worker restarts: every order seen (the dedup set), positions, risk, working orders. */
+/** Plane state for worker restarts: the orders it remembers (the dedup set), positions, risk, working orders. */
 export const OrderPlaneStateSchema = z.object({
   version: z.literal(1),
   accountId: z.string().min(1),
@@ -45,6 +48,8 @@ export const OrderPlaneStateSchema = z.object({
   day: num,
   counts: z.object({ accepted: num, rejected: num, duplicate: num, fills: num, cancelled: num }),
   orders: z.array(OrderSchema),
+  /** Intents decided at or before this time are refused: their orders may have been forgotten. */
+  dedupHorizonTs: num.default(0),
   portfolio: z.object({
     accountId: z.string(),
     initialCash: num,
@@ -102,12 +107,18 @@ export class OrderPlane {
   private readonly tally: OrderPlaneCounts = { accepted: 0, rejected: 0, duplicate: 0, fills: 0, cancelled: 0 };
   private readonly learnsOwnSlippage: boolean;
   private lastTs = 0;
+  private readonly dedupWindow: number;
+  private readonly terminalIds: string[] = [];
+  private terminalHead = 0;
+  private dedupHorizonTs = 0;
   private day = -1;
 
   constructor(opts: OrderPlaneOptions, sink: OrderPlaneSink) {
     this.opts = opts;
     this.sink = sink;
     this.costs = opts.costModel;
+    this.dedupWindow = opts.dedupWindow ?? DEFAULTS.orderPlane.dedupWindow;
+    if (!(Number.isSafeInteger(this.dedupWindow) && this.dedupWindow > 0)) throw new ConfigError(`dedupWindow must be a positive integer, got ${this.dedupWindow}`);
     this.pf = new Portfolio({ accountId: opts.accountId, initialCash: opts.initialCash, multiplier: (s) => opts.instrument(s).multiplier });
     this.risk = new RiskEngine(opts.limits, { accountId: opts.accountId, instrument: opts.instrument });
     const { slippage, ...brokerOpts } = opts.broker;
@@ -120,11 +131,36 @@ export class OrderPlane {
     });
   }
 
+  /**
+   * Stores an order. Finished orders are remembered for dedup up to a fixed count, then forgotten
+   * oldest first, moving the dedup horizon: memory stays flat however long the plane runs.
+   */
+  private record(order: Order): void {
+    this.orders.set(order.clientOrderId, order);
+    if (!isTerminal(order.status)) return;
+    this.terminalIds.push(order.clientOrderId);
+    if (this.terminalIds.length - this.terminalHead <= this.dedupWindow) return;
+    const evicted = this.orders.get(this.terminalIds[this.terminalHead]);
+    this.terminalIds[this.terminalHead++] = '';
+    if (evicted) {
+      this.orders.delete(evicted.clientOrderId);
+      if (evicted.createdTs > this.dedupHorizonTs) this.dedupHorizonTs = evicted.createdTs;
+    }
+    if (this.terminalHead > 4096 && this.terminalHead * 2 > this.terminalIds.length) {
+      this.terminalIds.splice(0, this.terminalHead);
+      this.terminalHead = 0;
+    }
+  }
+
   onIntent(input: OrderIntent): IntentOutcome {
     const known = typeof input?.clientOrderId === 'string' ? this.orders.get(input.clientOrderId) : undefined;
     if (known) {
       this.tally.duplicate++;
       return 'duplicate';
+    }
+    if (typeof input?.ts === 'number' && input.ts <= this.dedupHorizonTs) {
+      // Its order may be one we no longer remember: refusing is safe, accepting could trade twice.
+      return this.rejectMalformed(input, `decided at ${input.ts}, at or before the dedup horizon ${this.dedupHorizonTs}; a redelivery of a forgotten order cannot be told apart`);
     }
     let intent = input;
     // Adapters parse intents with the zod schema at the bus boundary; in-process intents are typed, so
@@ -140,14 +176,14 @@ export class OrderPlane {
     const breach = this.risk.check(intent, this.pf, { pendingSameSide: this.broker.pendingQty(intent.symbol, intent.side), venue: PAPER_VENUE });
     if (breach) {
       const order = applyOrderEvent(newOrder(intent), { type: 'rejected', ts: intent.ts, reason: `${breach.rule}: ${breach.message}` });
-      this.orders.set(intent.clientOrderId, order);
+      this.record(order);
       this.tally.rejected++;
       this.sink.breach(breach);
       this.sink.execution({ order });
       return 'rejected';
     }
     const order = applyOrderEvent(newOrder(intent), { type: 'accepted', ts: intent.ts, venueOrderId: `${PAPER_VENUE}-${intent.clientOrderId}` });
-    this.orders.set(intent.clientOrderId, order);
+    this.record(order);
     this.tally.accepted++;
     this.risk.recordOrder(intent.ts);
     this.sink.execution({ order });
@@ -249,6 +285,7 @@ export class OrderPlane {
       day: this.day,
       counts: { ...this.tally },
       orders: [...this.orders.values()],
+      dedupHorizonTs: this.dedupHorizonTs,
       portfolio: this.pf.state(),
       risk: this.risk.state(),
       broker: this.broker.state(),
@@ -263,7 +300,10 @@ export class OrderPlane {
       throw new ValidationError('ACCOUNT_MISMATCH', `snapshot is for account ${s.accountId}, this plane is ${this.opts.accountId}`, 'OrderPlane.restore');
     }
     this.orders.clear();
-    for (const o of s.orders) this.orders.set(o.clientOrderId, o);
+    this.terminalIds.length = 0;
+    this.terminalHead = 0;
+    this.dedupHorizonTs = s.dedupHorizonTs;
+    for (const o of s.orders) this.record(o);
     this.pf = Portfolio.fromState(s.portfolio, (sym) => this.opts.instrument(sym).multiplier);
     this.risk.restore(s.risk);
     this.broker.restore(s.broker);
@@ -277,21 +317,21 @@ export class OrderPlane {
     const before = this.orders.get(fill.clientOrderId);
     if (!before) throw new ValidationError('UNKNOWN_ORDER', `fill ${fill.execId} for an order this plane never accepted`, 'OrderPlane');
     const order = applyOrderEvent(before, { type: 'fill', ts: fill.ts, qty: fill.qty, price: fill.price });
-    this.orders.set(fill.clientOrderId, order);
+    this.record(order);
     this.pf.applyFill(fill);
     // When the slippage comes from this very model, learn only what the market imposed: learning the
     // simulated slippage back would make the estimate feed on itself.
     this.costs?.observe(this.learnsOwnSlippage ? { ...fill, price: unslippedPrice } : fill, features);
     this.tally.fills++;
     this.sink.execution({ order, fill });
-    this.sink.portfolio(this.pf.snapshot(fill.ts, this.risk.tradingState()));
+    this.sink.portfolio?.(this.pf.snapshot(fill.ts, this.risk.tradingState()));
   }
 
   private onCancelled(clientOrderId: string, ts: number): void {
     const before = this.orders.get(clientOrderId);
     if (!before) return;
     const order = applyOrderEvent(before, { type: 'cancelled', ts });
-    this.orders.set(clientOrderId, order);
+    this.record(order);
     this.tally.cancelled++;
     this.sink.execution({ order });
   }
@@ -326,7 +366,7 @@ export class OrderPlane {
         updatedTs: ts,
         rejectReason: `INVALID_ORDER: ${why}`,
       };
-      this.orders.set(id, order);
+      this.record(order);
       this.sink.execution({ order });
     }
     return 'rejected';

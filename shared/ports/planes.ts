@@ -38,7 +38,8 @@ export interface StrategyPlaneSink {
 export interface OrderPlaneSink {
   execution(report: ExecutionReport): void;
   breach(breach: RiskBreach): void;
-  portfolio(snapshot: PortfolioSnapshot): void;
+  /** After each fill; optional because building a snapshot costs an allocation per position. */
+  portfolio?(snapshot: PortfolioSnapshot): void;
 }
 
 /** What a strategy may ask while handling an event. */

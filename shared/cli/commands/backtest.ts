@@ -107,6 +107,8 @@ async function runAndPrint(flags: BacktestFlags & { data: string }): Promise<Bac
       outDir: flags.out,
     },
     {
+      // fills.csv receives every fill as it happens; holding them in memory too would grow with the run.
+      keepFills: false,
       onProgress: (done, total) => {
         if (!started) {
           started = true;

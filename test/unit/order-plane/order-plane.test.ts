@@ -162,3 +162,30 @@ describe('OrderPlane', () => {
     expect(() => b.p.restore({ ...saved, version: 9 })).toThrow(/OrderPlane.restore/);
   });
 });
+
+describe('OrderPlane dedup window', () => {
+  it('forgets the oldest finished orders past the window and refuses intents decided before them', () => {
+    const { p, reports, breaches } = plane({}, { dedupWindow: 3 });
+    const intents = [0, 1, 2, 3, 4].map((k) => intent({ side: k % 2 ? 'sell' : 'buy', qty: 1, ts: T0 + k * MINUTE }));
+    for (const [k, i] of intents.entries()) {
+      expect(p.onIntent(i)).toBe('accepted');
+      p.onMarket(bar(i.ts + 1, 100, 100, 100, 100));
+      expect(p.knownOrder(i.clientOrderId)?.status, `order ${k}`).toBe('filled');
+    }
+    // Five finished orders, window three: the first two are forgotten, the last three remembered.
+    expect(p.knownOrder(intents[0].clientOrderId)).toBeUndefined();
+    expect(p.knownOrder(intents[1].clientOrderId)).toBeUndefined();
+    for (const i of intents.slice(2)) expect(p.onIntent(i)).toBe('duplicate');
+    // A redelivery of a forgotten order is refused, never traded again.
+    const fillsBefore = reports.filter((r) => r.fill).length;
+    expect(p.onIntent(intents[0])).toBe('rejected');
+    expect(breaches.at(-1)?.message).toMatch(/dedup horizon/);
+    p.onMarket(bar(T0 + 10 * MINUTE, 100, 100, 100, 100));
+    expect(reports.filter((r) => r.fill).length).toBe(fillsBefore);
+    // A restored plane keeps the horizon.
+    const restored = plane({}, { dedupWindow: 3 }).p;
+    restored.restore(JSON.parse(JSON.stringify(p.snapshot())));
+    expect(restored.onIntent(intents[1])).toBe('rejected');
+    expect(restored.onIntent(intents[4])).toBe('duplicate');
+  });
+});
