@@ -99,10 +99,11 @@ export async function runBacktest(input: BacktestInput, hooks: BacktestHooks = {
     },
   );
 
+  const strategy = createStrategy(options.strategy, options.params);
   const strategyPlane = new StrategyPlane(
     {
       accountId: options.accountId,
-      strategies: [createStrategy(options.strategy, options.params)],
+      strategies: [strategy],
       sizing: sizingConfig(options),
       instrument: instrumentOf,
       costModel: options.costAware ? costModel : undefined,
@@ -157,7 +158,7 @@ export async function runBacktest(input: BacktestInput, hooks: BacktestHooks = {
   const finalPortfolio = orderPlane.portfolio();
   const report: BacktestReport = {
     generatedAt: new Date().toISOString(),
-    strategy: { name: options.strategy, params: { ...options.params } },
+    strategy: { name: options.strategy, params: { ...options.params, ...strategy.params } },
     data: { path: options.dataPath, symbol: source.symbol, kind: source.kind, events, rejected: quarantined },
     config: {
       cash: options.cash,

@@ -57,6 +57,8 @@ export interface StrategyContext {
  */
 export interface Strategy {
   readonly id: string;
+  /** The parameters in force, defaults included, for reports and logs. */
+  readonly params?: Readonly<object>;
   onBar?(bar: Bar, ctx: StrategyContext): void;
   onQuote?(quote: Quote, ctx: StrategyContext): void;
   onTrade?(trade: Trade, ctx: StrategyContext): void;
