@@ -3,9 +3,11 @@
  * dedup within the stream's duplicate_window); the hot market stream is published as core NATS
  * messages into the stream's subjects, batched and without waiting for per-message acks, which is
  * what lets it reach tens of thousands of messages per second. Consumers are durable pull consumers
- * with explicit acks; they are provisioned by `algoplanes streams apply`, never created here.
+ * provisioned by `algoplanes streams apply`, never created here. An explicit-ack consumer is acked per
+ * message; an ack-all consumer (the market fan-outs) is acked cumulatively: messages settle locally in
+ * delivery order and one ack of the newest settled message covers every earlier one.
  */
-import { connect, headers as natsHeaders, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg, type NatsConnection } from 'nats';
+import { AckPolicy, connect, headers as natsHeaders, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg, type NatsConnection } from 'nats';
 import type { Envelope } from '../domain/envelope.ts';
 import { ConfigError, TransientError, errorMessage } from '../util/errors.ts';
 import { bytesToText, decodeEnvelope, encodeEnvelope } from './codec.ts';
@@ -113,8 +115,9 @@ export class NatsBus implements Bus {
       throw new ConfigError(`durable consumer ${stream}/${durable} does not exist (${errorMessage(err)}): ${APPLY_HINT}`);
     }
     const maxInFlight = opts.maxInFlight ?? 1;
-    const messages = await consumer.consume({ max_messages: Math.max(maxInFlight, 256) });
-    const sub = new NatsSubscription(subject, messages, handler, maxInFlight, this);
+    const cumulative = (await consumer.info(true)).config.ack_policy === AckPolicy.All;
+    const messages = await consumer.consume({ max_messages: Math.min(Math.max(maxInFlight, 256), 8_192) });
+    const sub = new NatsSubscription(subject, messages, handler, maxInFlight, this, cumulative ? new CumulativeAcks() : undefined);
     this.subs.add(sub);
     sub.done.finally(() => this.subs.delete(sub));
     return sub;
@@ -130,6 +133,49 @@ export class NatsBus implements Bus {
   }
 }
 
+interface Delivery {
+  readonly m: JsMsg;
+  done: boolean;
+}
+
+/**
+ * Acks of an ack-all consumer. A settled message is acked only once every earlier delivery is
+ * settled too (so the cumulative ack never covers one still being handled), and the acks of one
+ * turn of the event loop are coalesced into one. Term counts as settled: the dead letter is already
+ * published and an ack-all consumer has no per-message "do not redeliver" other than the ack.
+ */
+class CumulativeAcks {
+  private queue: Delivery[] = [];
+  private head = 0;
+  private newest: JsMsg | undefined;
+  private scheduled = false;
+
+  track(m: JsMsg): Delivery {
+    const d = { m, done: false };
+    this.queue.push(d);
+    return d;
+  }
+
+  settle(d: Delivery): void {
+    d.done = true;
+    while (this.head < this.queue.length && this.queue[this.head].done) this.newest = this.queue[this.head++].m;
+    if (this.head > 4_096 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+    if (this.newest && !this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  flush(): void {
+    this.scheduled = false;
+    this.newest?.ack();
+    this.newest = undefined;
+  }
+}
+
 class NatsSubscription implements Subscription {
   readonly done: Promise<void>;
   private readonly inFlight = new Set<Promise<void>>();
@@ -141,6 +187,7 @@ class NatsSubscription implements Subscription {
     private readonly handler: MessageHandler,
     private readonly maxInFlight: number,
     private readonly bus: NatsBus,
+    private readonly acks: CumulativeAcks | undefined,
   ) {
     this.done = this.loop();
   }
@@ -167,14 +214,17 @@ class NatsSubscription implements Subscription {
 
   private async handle(m: JsMsg): Promise<void> {
     const redeliveries = m.info.redeliveryCount - 1;
+    const acks = this.acks;
     let envelope: Envelope;
     try {
       envelope = decodeEnvelope(m.data, `${m.subject}#${m.seq}`);
     } catch (err) {
-      m.term();
+      if (acks) acks.settle(acks.track(m));
+      else m.term();
       await publishDeadLetter(this.bus, undecodableLetter(m.subject, bytesToText(m.data), err, redeliveries), 'nats-bus');
       return;
     }
+    if (acks) return this.handleCumulative(m, envelope, redeliveries, acks);
     let settled = false;
     const once = (fn: () => void) => {
       if (settled) throw new Error(`message ${m.seq} on ${m.subject} settled twice`);
@@ -197,8 +247,45 @@ class NatsSubscription implements Subscription {
     await runHandler(this.handler, msg, (letter, traceId) => publishDeadLetter(this.bus, letter, 'nats-bus', traceId));
   }
 
+  /**
+   * A nak cannot redeliver one message of an ack-all consumer (a later cumulative ack would cover
+   * it), so a retriable failure is retried here, in place, with the same backoff and attempt limit.
+   */
+  private async handleCumulative(m: JsMsg, envelope: Envelope, firstRedelivery: number, acks: CumulativeAcks): Promise<void> {
+    const delivery = acks.track(m);
+    for (let redeliveries = firstRedelivery; ; redeliveries++) {
+      let outcome: 'ack' | 'nak' | 'term' | undefined;
+      let delay = 0;
+      const settle = (o: 'ack' | 'nak' | 'term') => {
+        if (outcome) throw new Error(`message ${m.seq} on ${m.subject} settled twice`);
+        outcome = o;
+      };
+      const msg: BusMessage = {
+        subject: m.subject,
+        envelope,
+        redeliveries,
+        seq: m.seq,
+        get settled() {
+          return outcome !== undefined;
+        },
+        ack: () => settle('ack'),
+        nak: (delayMs = 0) => {
+          settle('nak');
+          delay = delayMs;
+        },
+        term: () => settle('term'),
+      };
+      await runHandler(this.handler, msg, (letter, traceId) => publishDeadLetter(this.bus, letter, 'nats-bus', traceId));
+      if (outcome !== 'nak') break;
+      await new Promise((r) => setTimeout(r, delay));
+    }
+    acks.settle(delivery);
+  }
+
   async close(): Promise<void> {
     this.messages.stop();
     await this.done;
+    // Before the connection drains: the last coalesced ack must not wait for another turn.
+    this.acks?.flush();
   }
 }

@@ -102,6 +102,11 @@ export class RedisCache {
     await this.run('setState', () => this.redis.set(this.k('state', name), JSON.stringify(state)));
   }
 
+  /** As setState, for a state the caller already serialised (to freeze it at a point in time). */
+  async setStateJson(name: string, json: string): Promise<void> {
+    await this.run('setState', () => this.redis.set(this.k('state', name), json));
+  }
+
   async getState(name: string): Promise<unknown> {
     const v = await this.run('getState', () => this.redis.get(this.k('state', name)));
     return v === null ? undefined : (JSON.parse(v) as unknown);

@@ -1,7 +1,9 @@
 /**
  * Shared wiring of the plane workers: consume durable subscriptions, skip messages the saved state
  * already covers (stream sequence at or below the checkpointed one), apply the rest to the plane in
- * delivery order, and ack after the checkpoint.
+ * delivery order, and ack after the checkpoint. Market consumers are ack-all on the server: the bus
+ * sends one cumulative ack per checkpoint instead of one per message, so a checkpoint interval no
+ * longer caps throughput at max_ack_pending / interval round trips.
  */
 import { performance } from 'node:perf_hooks';
 import type * as z from 'zod';
@@ -19,6 +21,8 @@ export interface WorkerDeps {
   /** Absent only for the data worker, which keeps no state across restarts. */
   cache?: RedisCache;
   checkpointMs: number;
+  /** Inputs a checkpoint may cover; below the market consumers' max_ack_pending (local/nats/consumers). */
+  checkpointMaxPending?: number;
   /** Called when an output was lost after retries: the process must restart from its checkpoint. */
   onFatal?: (err: unknown) => void;
 }
@@ -28,8 +32,13 @@ export interface SavedState<P> {
   seqs: Record<string, number>;
 }
 
+/** Default for WorkerDeps.checkpointMaxPending: a quarter of the MARKET consumers' max_ack_pending. */
+export const CHECKPOINT_MAX_PENDING = 16_384;
+/** In-flight inputs per subscription: those waiting for a checkpoint, bounded server-side by max_ack_pending. */
+const MAX_IN_FLIGHT = 1 << 17;
+
 export abstract class PlaneWorker<P> {
-  protected readonly ckpt: Checkpointer;
+  protected readonly ckpt: Checkpointer<string | undefined>;
   protected seqs: Record<string, number> = {};
   /** Trace id of the input being applied, so outputs continue its trace. */
   protected traceId: string | undefined;
@@ -41,8 +50,10 @@ export abstract class PlaneWorker<P> {
   ) {
     this.ckpt = new Checkpointer({
       intervalMs: deps.checkpointMs,
-      maxPending: 512,
-      save: () => this.save(),
+      maxPending: deps.checkpointMaxPending ?? CHECKPOINT_MAX_PENDING,
+      // Serialised at once: the plane keeps mutating while outputs and Redis are awaited.
+      capture: () => (deps.cache ? JSON.stringify({ plane: this.snapshot(), seqs: this.seqs } satisfies SavedState<P>) : undefined),
+      save: (state) => this.save(state),
       onError: (err, outputLost) => {
         deps.runtime.logger.log(outputLost ? 'error' : 'warn', outputLost ? 'output lost; restarting from checkpoint' : 'checkpoint failed; acks held, retrying', {
           error: errorMessage(err),
@@ -61,11 +72,11 @@ export abstract class PlaneWorker<P> {
     return this.name;
   }
 
-  private async save(): Promise<void> {
+  private async save(state: string | undefined): Promise<void> {
     // Fire-and-forget outputs: one round trip proves the server has taken everything sent so far.
     if (this.deps.bus instanceof NatsBus) await this.deps.bus.flush();
     await this.onCheckpoint();
-    if (this.deps.cache) await this.deps.cache.setState(this.stateKey, { plane: this.snapshot(), seqs: this.seqs } satisfies SavedState<P>);
+    if (this.deps.cache && state !== undefined) await this.deps.cache.setStateJson(this.stateKey, state);
   }
 
   /** Restores the last checkpoint; waits for Redis (a stateful worker must not start amnesiac). */
@@ -107,6 +118,7 @@ export abstract class PlaneWorker<P> {
     apply: (data: z.infer<S>, env: Envelope<z.infer<S>>, msg: BusMessage) => void,
   ): Promise<void> {
     const m = this.deps.runtime.metrics;
+    const log = this.deps.runtime.logger;
     const skipBySeq = this.deps.bus.kind !== 'kafka';
     const sub = await this.deps.bus.subscribe(
       subject,
@@ -125,7 +137,10 @@ export abstract class PlaneWorker<P> {
         try {
           // The envelope was checked on decode; only the payload is parsed here, with its own schema.
           const parsed = schema.safeParse(msg.envelope.data);
-          if (!parsed.success) throw new ValidationError('BAD_PAYLOAD', `${msg.envelope.schema}: ${describeZodError(parsed.error)}`, msg.subject);
+          if (!parsed.success) {
+            if (log.enabled('debug')) log.log('debug', 'rejected', { trace_id: msg.envelope.trace_id, subject: msg.subject, seq: msg.seq, error: describeZodError(parsed.error) });
+            throw new ValidationError('BAD_PAYLOAD', `${msg.envelope.schema}: ${describeZodError(parsed.error)}`, msg.subject);
+          }
           env = { ...msg.envelope, data: parsed.data };
         } catch (err) {
           m.rejects.inc({ reason: err instanceof AlgoplanesError ? err.code : 'INVALID' });
@@ -138,17 +153,23 @@ export abstract class PlaneWorker<P> {
         this.traceId = undefined;
         await this.ckpt.covered();
       },
-      { durable, maxInFlight: 4_096 },
+      { durable, maxInFlight: MAX_IN_FLIGHT },
     );
     this.subs.push(sub);
   }
 
-  /** Publishes an output through the ordered outbox (JetStream ack + msgID dedup). */
-  protected emit(subject: string, schema: string, data: unknown, opts: PublishOptions & { msgId: string }): void {
-    const env = makeEnvelope(schema, data, { producer: this.name, traceId: this.traceId });
+  /**
+   * Publishes an output through the ordered outbox (JetStream ack + msgID dedup). It continues the
+   * trace of the input being applied unless `traceId` names another (a fill continues its intent's).
+   */
+  protected emit(subject: string, schema: string, data: unknown, opts: PublishOptions & { msgId: string; traceId?: string }): void {
+    const traceId = opts.traceId ?? this.traceId;
+    const env = makeEnvelope(schema, data, { producer: this.name, traceId });
     const m = this.deps.runtime.metrics;
+    const log = this.deps.runtime.logger;
+    if (log.enabled('debug')) log.log('debug', 'emitted', { trace_id: env.trace_id, subject, schema, msg_id: opts.msgId });
     this.ckpt.emit(async () => {
-      await this.deps.bus.publish(subject, env, opts);
+      await this.deps.bus.publish(subject, env, { msgId: opts.msgId, fireAndForget: opts.fireAndForget });
       m.messagesOut.inc({ subject: familyLabel(subject) });
     });
   }

@@ -1,21 +1,26 @@
 /**
  * Acks follow state. A worker applies each message to its plane at once, publishes the outputs, and
- * acks the inputs only after a checkpoint (outputs confirmed, plane snapshot saved) covers them. A
- * crash therefore replays exactly the messages after the last checkpoint onto the state saved with
- * it; outputs re-published during that replay carry the same msgID and the bus drops them.
+ * acks the inputs only after a checkpoint covers them: the state is captured first (synchronously,
+ * so it holds exactly the inputs applied so far), then every output emitted before the capture is
+ * confirmed, then the captured state is saved, then the inputs are acked. A crash therefore replays
+ * exactly the messages after the last checkpoint onto the state saved with it; outputs re-published
+ * during that replay carry the same msgID and the bus drops them.
  */
 import { errorMessage } from '../util/errors.ts';
 
-export interface CheckpointOptions {
+export interface CheckpointOptions<S> {
   intervalMs: number;
-  /** Checkpoint early when this many inputs wait for one. */
+  /** Checkpoint early when this many inputs wait for one (keep below the consumers' max_ack_pending). */
   maxPending: number;
-  save: () => Promise<void>;
+  /** Synchronous: the state as of now (serialised, so later inputs cannot leak into it). */
+  capture: () => S;
+  /** Persists a captured state; runs after the outputs emitted before the capture are confirmed. */
+  save: (state: S) => Promise<void>;
   /** `outputLost`: an output could not be published even after retries; only a restart (replay from the last checkpoint) recovers it. */
   onError: (err: unknown, outputLost: boolean) => void;
 }
 
-export class Checkpointer {
+export class Checkpointer<S> {
   private waiters: (() => void)[] = [];
   private inFlight = new Set<Promise<void>>();
   private outboxError: unknown;
@@ -23,7 +28,7 @@ export class Checkpointer {
   private running: Promise<void> | undefined;
   private closed = false;
 
-  constructor(private readonly opts: CheckpointOptions) {}
+  constructor(private readonly opts: CheckpointOptions<S>) {}
 
   /**
    * Starts an output publish at once (pipelined: one connection keeps emission order, the broker
@@ -52,10 +57,12 @@ export class Checkpointer {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     this.running ??= (async () => {
+      // Capture and cut the batch in the same synchronous step: the batch is exactly what the state holds.
       const batch = this.waiters;
       this.waiters = [];
       let outputLost = false;
       try {
+        const state = this.opts.capture();
         await Promise.all(this.inFlight);
         if (this.outboxError !== undefined) {
           const err = this.outboxError;
@@ -63,7 +70,7 @@ export class Checkpointer {
           outputLost = true;
           throw new Error(`output publish failed: ${errorMessage(err)}`);
         }
-        await this.opts.save();
+        await this.opts.save(state);
         for (const w of batch) w();
       } catch (err) {
         this.opts.onError(err, outputLost);
@@ -72,7 +79,9 @@ export class Checkpointer {
       } finally {
         this.running = undefined;
       }
-      if (this.waiters.length > 0 && !this.timer && !this.closed) this.timer = setTimeout(() => void this.flush(), this.opts.intervalMs);
+      if (this.waiters.length > 0 && !this.timer && !this.closed) {
+        this.timer = setTimeout(() => void this.flush(), this.waiters.length >= this.opts.maxPending ? 0 : this.opts.intervalMs);
+      }
     })();
     return this.running;
   }

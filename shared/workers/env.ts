@@ -27,6 +27,8 @@ const WorkerEnvSchema = z.object({
   REDIS_URL: z.string().regex(/^rediss?:\/\/.+/, 'REDIS_URL must look like redis://host:port').default(LOCAL_ENDPOINTS.redisUrl),
   /** HTTP port for /healthz and /metrics; 0 picks a free port (printed in the startup log). */
   WORKER_PORT: z.coerce.number().int().min(0).max(65_535).default(0),
+  /** Interface the HTTP server binds; 0.0.0.0 lets Prometheus in another container scrape it. */
+  WORKER_HOST: z.string().min(1).default('127.0.0.1'),
   ACCOUNT_ID: z.string().min(1).default(DEFAULTS.accountId),
   STRATEGY: z.string().min(1).default(DEFAULTS.backtest.strategy),
   /** JSON object of strategy parameters, e.g. {"fast":10,"slow":30}. */
@@ -43,6 +45,8 @@ const WorkerEnvSchema = z.object({
     }),
   ORDER_QTY: z.coerce.number().positive().default(DEFAULTS.backtest.quantity),
   INITIAL_CASH: z.coerce.number().positive().default(DEFAULTS.backtest.cash),
+  /** debug adds one line per emitted or rejected message, with its trace_id (off the hot path otherwise). */
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   /** How often a worker persists its plane state and acks what that state covers. */
   CHECKPOINT_MS: z.coerce.number().int().positive().default(200),
 });

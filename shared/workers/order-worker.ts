@@ -8,7 +8,7 @@
 import { allOf, subjects } from '../bus/index.ts';
 import type { RedisCache } from '../cache/index.ts';
 import { MarketEventSchema, OrderIntentSchema, type OrderIntent, type PortfolioSnapshot, type Quote } from '../domain/index.ts';
-import { OrderPlane, applyOrderEvent, newOrder, riskLimitsFromEnv, type OrderPlaneState, type RiskLimits } from '../order-plane/index.ts';
+import { OrderPlane, applyOrderEvent, isTerminal, newOrder, riskLimitsFromEnv, type OrderPlaneState, type RiskLimits } from '../order-plane/index.ts';
 import { PlaneWorker, type WorkerDeps } from './base.ts';
 import { memoInstrument, WORKER_BROKER_RING } from './plane-config.ts';
 
@@ -18,7 +18,13 @@ export interface OrderWorkerOptions {
   limits?: RiskLimits;
 }
 
-export class OrderWorker extends PlaneWorker<OrderPlaneState> {
+/** Checkpointed state: the plane, plus the trace id of every open order so its later fills continue it. */
+export interface OrderWorkerState {
+  readonly plane: OrderPlaneState;
+  readonly traces: Record<string, string>;
+}
+
+export class OrderWorker extends PlaneWorker<OrderWorkerState> {
   readonly plane: OrderPlane;
   private readonly cache: RedisCache;
   private latestPortfolio: PortfolioSnapshot | undefined;
@@ -26,6 +32,8 @@ export class OrderWorker extends PlaneWorker<OrderPlaneState> {
   private readonly quotes = new Map<string, Quote>();
   /** EXPOSURE_UNKNOWN rejections: the plane never saw them, a redelivery must not resurrect them. */
   private readonly gateRejected = new Set<string>();
+  /** clientOrderId -> trace id of its intent, until the order is terminal. */
+  private traces = new Map<string, string>();
 
   constructor(deps: WorkerDeps & { cache: RedisCache }, private readonly opts: OrderWorkerOptions) {
     super('order-worker', deps);
@@ -40,7 +48,10 @@ export class OrderWorker extends PlaneWorker<OrderPlaneState> {
       },
       {
         execution: (r) => {
-          this.emit(subjects.executions(r.order.symbol), 'exec.report.v1', r, { msgId: `${r.order.clientOrderId}:${r.order.status}:${r.order.filledQty}` });
+          const id = r.order.clientOrderId;
+          // Fills happen while a later bar is applied: they continue the intent's trace, not the bar's.
+          this.emit(subjects.executions(r.order.symbol), 'exec.report.v1', r, { msgId: `${id}:${r.order.status}:${r.order.filledQty}`, traceId: this.traces.get(id) });
+          if (isTerminal(r.order.status)) this.traces.delete(id);
           if (r.fill) this.portfolioDirty = true;
         },
         breach: (b) => {
@@ -66,12 +77,13 @@ export class OrderWorker extends PlaneWorker<OrderPlaneState> {
     return `order-worker:${this.opts.accountId}`;
   }
 
-  protected snapshot(): OrderPlaneState {
-    return this.plane.snapshot();
+  protected snapshot(): OrderWorkerState {
+    return { plane: this.plane.snapshot(), traces: Object.fromEntries(this.traces) };
   }
 
-  protected restorePlane(state: OrderPlaneState): void {
-    this.plane.restore(state);
+  protected restorePlane(state: OrderWorkerState): void {
+    this.plane.restore(state.plane);
+    this.traces = new Map(Object.entries(state.traces));
   }
 
   protected override async onCheckpoint(): Promise<void> {
@@ -94,21 +106,25 @@ export class OrderWorker extends PlaneWorker<OrderPlaneState> {
       this.plane.onMarket(e);
       if (e.kind === 'quote') this.quotes.set(e.symbol, e);
     });
-    await this.consume('intents', allOf('intents'), 'order-worker', OrderIntentSchema, (intent) => this.onIntent(intent));
+    await this.consume('intents', allOf('intents'), 'order-worker', OrderIntentSchema, (intent, env) => this.onIntent(intent, env.trace_id));
   }
 
-  private onIntent(intent: OrderIntent): void {
+  private onIntent(intent: OrderIntent, traceId: string): void {
+    const log = this.deps.runtime.logger;
     if (this.gateRejected.has(intent.clientOrderId) || this.plane.knownOrder(intent.clientOrderId)) {
       this.deps.runtime.metrics.rejects.inc({ reason: 'DUPLICATE' });
+      if (log.enabled('debug')) log.log('debug', 'rejected', { trace_id: traceId, reason: 'DUPLICATE', client_order_id: intent.clientOrderId });
       return;
     }
     if (!this.cache.available && this.increasesRisk(intent)) {
       this.gateRejected.add(intent.clientOrderId);
       this.deps.runtime.metrics.rejects.inc({ reason: 'EXPOSURE_UNKNOWN' });
+      if (log.enabled('debug')) log.log('debug', 'rejected', { trace_id: traceId, reason: 'EXPOSURE_UNKNOWN', client_order_id: intent.clientOrderId });
       const order = applyOrderEvent(newOrder(intent), { type: 'rejected', ts: intent.ts, reason: 'EXPOSURE_UNKNOWN: position cache unreachable, risk-increasing orders refused' });
       this.emit(subjects.executions(intent.symbol), 'exec.report.v1', { order }, { msgId: `${intent.clientOrderId}:rejected:0` });
       return;
     }
+    this.traces.set(intent.clientOrderId, traceId);
     this.plane.onIntent(intent);
     if (this.cache.available) {
       void this.cache.incrRate(`intents:${intent.accountId}`, 1).catch((err: unknown) => this.deps.runtime.logger.log('warn', 'intent rate counter not updated', { error: String(err) }));

@@ -8,7 +8,7 @@ import { connectBus } from './connect.ts';
 import { DataWorker } from './data-worker.ts';
 import type { WorkerEnv } from './env.ts';
 import { OrderWorker } from './order-worker.ts';
-import { WorkerRuntime } from './runtime.ts';
+import { WorkerRuntime, jsonLogger } from './runtime.ts';
 import { StrategyWorker } from './strategy-worker.ts';
 
 export type WorkerKind = 'data' | 'strategy' | 'order';
@@ -35,7 +35,7 @@ export interface RunningWorker {
 export async function runWorker(kind: WorkerKind, env: WorkerEnv, opts: { signals?: boolean } = {}): Promise<RunningWorker> {
   if (!WORKER_KINDS.includes(kind)) throw new ConfigError(`unknown worker ${kind}; expected one of ${WORKER_KINDS.join(', ')}`);
   const service = `${kind}-worker`;
-  const runtime = new WorkerRuntime(service);
+  const runtime = new WorkerRuntime(service, jsonLogger(service, undefined, env.LOG_LEVEL));
   const bus: Bus = await connectBus(env, service, (attempt, err) => {
     runtime.metrics.retries.inc({ where: 'publish' });
     runtime.logger.log('warn', 'retrying publish', { attempt, error: errorMessage(err) });
@@ -87,7 +87,7 @@ export async function runWorker(kind: WorkerKind, env: WorkerEnv, opts: { signal
   );
   runtime.onStop(async () => timers.forEach((t) => clearInterval(t)));
 
-  const port = await runtime.listen(env.WORKER_PORT);
+  const port = await runtime.listen(env.WORKER_PORT, env.WORKER_HOST);
   if (opts.signals ?? true) runtime.installSignalHandlers();
   runtime.logger.log('info', 'worker started', { kind, bus: env.BUS, port });
   return { runtime, port, stop: (reason) => runtime.stop(reason) };

@@ -12,11 +12,18 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 export interface Logger {
   log(level: LogLevel, msg: string, fields?: Record<string, unknown>): void;
+  /** Hot paths check this before building a line's fields. */
+  enabled(level: LogLevel): boolean;
 }
 
-export function jsonLogger(service: string, write: (line: string) => void = (l) => process.stdout.write(l + '\n')): Logger {
+const LEVEL_RANK: Readonly<Record<LogLevel, number>> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+export function jsonLogger(service: string, write: (line: string) => void = (l) => process.stdout.write(l + '\n'), minLevel: LogLevel = 'info'): Logger {
+  const min = LEVEL_RANK[minLevel];
   return {
+    enabled: (level) => LEVEL_RANK[level] >= min,
     log(level, msg, fields = {}) {
+      if (LEVEL_RANK[level] < min) return;
       write(JSON.stringify({ time: new Date().toISOString(), level, service, msg, ...fields }));
     },
   };
@@ -86,7 +93,7 @@ export class WorkerRuntime {
     return { service: this.service, status, checks };
   }
 
-  async listen(port: number): Promise<number> {
+  async listen(port: number, host = '127.0.0.1'): Promise<number> {
     this.server = createServer((req, res) => {
       if (req.url === '/healthz') {
         const h = this.health();
@@ -108,9 +115,9 @@ export class WorkerRuntime {
         res.end();
       }
     });
-    await new Promise<void>((r) => this.server?.listen(port, '127.0.0.1', () => r()));
+    await new Promise<void>((r) => this.server?.listen(port, host, () => r()));
     const bound = (this.server.address() as AddressInfo).port;
-    this.logger.log('info', 'http listening', { port: bound, endpoints: ['/healthz', '/metrics'] });
+    this.logger.log('info', 'http listening', { host, port: bound, endpoints: ['/healthz', '/metrics'] });
     return bound;
   }
 
