@@ -49,7 +49,7 @@ export const DEFAULTS = {
      * forgotten and intents decided before them are refused, so memory stays flat. Durable dedup
      * across restarts lives in the store/cache (DynamoDB conditional put, Redis SET NX).
      */
-    dedupWindow: 100_000,
+    dedupWindow: 20_000,
   },
   ofi: { intervalUs: 1_000_000 },
   costModel: {
