@@ -38,6 +38,8 @@ export class NatsBus implements Bus {
   readonly kind = 'nats' as const;
   private readonly js: JetStreamClient;
   private readonly subs = new Set<NatsSubscription>();
+  /** Hot-path publishes of this turn of the event loop, handed to the client together (one socket write, not one per message). */
+  private pending: { subject: string; data: Uint8Array; msgID: string }[] = [];
 
   private constructor(
     readonly nc: NatsConnection,
@@ -49,7 +51,8 @@ export class NatsBus implements Bus {
 
   static async connect(opts: NatsBusOptions): Promise<NatsBus> {
     try {
-      const nc = await connect({ servers: opts.url, name: opts.name, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+      // noAsyncTraces: otherwise every JetStream publish allocates two Errors for their stacks (a third of a worker's CPU in a profile).
+      const nc = await connect({ servers: opts.url, name: opts.name, maxReconnectAttempts: -1, reconnectTimeWait: 250, noAsyncTraces: true });
       const jsm = await nc.jetstreamManager();
       return new NatsBus(nc, jsm, opts);
     } catch (err) {
@@ -77,9 +80,18 @@ export class NatsBus implements Bus {
   }
 
   private corePublish(subject: string, data: Uint8Array, msgID: string): void {
-    const h = natsHeaders();
-    h.set('Nats-Msg-Id', msgID);
-    this.nc.publish(subject, data, { headers: h });
+    if (this.pending.length === 0) setImmediate(() => this.writePending());
+    this.pending.push({ subject, data, msgID });
+  }
+
+  private writePending(): void {
+    const batch = this.pending;
+    this.pending = [];
+    for (const p of batch) {
+      const h = natsHeaders();
+      h.set('Nats-Msg-Id', p.msgID);
+      this.nc.publish(p.subject, p.data, { headers: h });
+    }
   }
 
   async publishBatch(items: readonly PublishItem[], opts: { fireAndForget?: boolean } = {}): Promise<void> {
@@ -93,6 +105,7 @@ export class NatsBus implements Bus {
 
   /** Waits until the server has processed everything published so far (hot-path batches). */
   async flush(): Promise<void> {
+    this.writePending();
     await this.nc.flush();
   }
 
@@ -129,7 +142,10 @@ export class NatsBus implements Bus {
 
   async close(): Promise<void> {
     await Promise.all([...this.subs].map((s) => s.close()));
-    if (!this.nc.isClosed()) await this.nc.drain();
+    if (!this.nc.isClosed()) {
+      this.writePending();
+      await this.nc.drain();
+    }
   }
 }
 
@@ -173,6 +189,45 @@ class CumulativeAcks {
     this.scheduled = false;
     this.newest?.ack();
     this.newest = undefined;
+  }
+}
+
+/** A message of an ack-all consumer: settling only records the outcome (a class, not per-message closures: this is the hot path). */
+class LocallySettled implements BusMessage {
+  outcome: 'ack' | 'nak' | 'term' | undefined;
+  nakDelayMs = 0;
+  readonly subject: string;
+  readonly seq: number;
+
+  constructor(
+    m: JsMsg,
+    readonly envelope: Envelope,
+    readonly redeliveries: number,
+  ) {
+    this.subject = m.subject;
+    this.seq = m.seq;
+  }
+
+  get settled(): boolean {
+    return this.outcome !== undefined;
+  }
+
+  private settle(o: 'ack' | 'nak' | 'term'): void {
+    if (this.outcome) throw new Error(`message ${this.seq} on ${this.subject} settled twice`);
+    this.outcome = o;
+  }
+
+  ack(): void {
+    this.settle('ack');
+  }
+
+  nak(delayMs = 0): void {
+    this.settle('nak');
+    this.nakDelayMs = delayMs;
+  }
+
+  term(): void {
+    this.settle('term');
   }
 }
 
@@ -254,30 +309,10 @@ class NatsSubscription implements Subscription {
   private async handleCumulative(m: JsMsg, envelope: Envelope, firstRedelivery: number, acks: CumulativeAcks): Promise<void> {
     const delivery = acks.track(m);
     for (let redeliveries = firstRedelivery; ; redeliveries++) {
-      let outcome: 'ack' | 'nak' | 'term' | undefined;
-      let delay = 0;
-      const settle = (o: 'ack' | 'nak' | 'term') => {
-        if (outcome) throw new Error(`message ${m.seq} on ${m.subject} settled twice`);
-        outcome = o;
-      };
-      const msg: BusMessage = {
-        subject: m.subject,
-        envelope,
-        redeliveries,
-        seq: m.seq,
-        get settled() {
-          return outcome !== undefined;
-        },
-        ack: () => settle('ack'),
-        nak: (delayMs = 0) => {
-          settle('nak');
-          delay = delayMs;
-        },
-        term: () => settle('term'),
-      };
+      const msg = new LocallySettled(m, envelope, redeliveries);
       await runHandler(this.handler, msg, (letter, traceId) => publishDeadLetter(this.bus, letter, 'nats-bus', traceId));
-      if (outcome !== 'nak') break;
-      await new Promise((r) => setTimeout(r, delay));
+      if (msg.outcome !== 'nak') break;
+      await new Promise((r) => setTimeout(r, msg.nakDelayMs));
     }
     acks.settle(delivery);
   }

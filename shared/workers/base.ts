@@ -13,7 +13,7 @@ import { describeZodError, makeEnvelope, type Envelope } from '../domain/envelop
 import type { RedisCache } from '../cache/index.ts';
 import { AlgoplanesError, ValidationError, errorMessage } from '../util/errors.ts';
 import { Checkpointer } from './checkpoint.ts';
-import { familyLabel, type WorkerRuntime } from './runtime.ts';
+import type { WorkerRuntime } from './runtime.ts';
 
 export interface WorkerDeps {
   bus: Bus;
@@ -119,12 +119,12 @@ export abstract class PlaneWorker<P> {
   ): Promise<void> {
     const m = this.deps.runtime.metrics;
     const log = this.deps.runtime.logger;
+    const stage = m.stageLatency.labels({ stage: `${this.name}.${key}` });
     const skipBySeq = this.deps.bus.kind !== 'kafka';
     const sub = await this.deps.bus.subscribe(
       subject,
       async (msg) => {
-        const family = familyLabel(msg.subject);
-        m.messagesIn.inc({ subject: family });
+        m.countBySubject('in', msg.subject);
         if (skipBySeq) {
           if (msg.seq <= (this.seqs[key] ?? 0)) {
             // Already in the saved state: the ack was lost with the crash, the effect was not.
@@ -149,7 +149,7 @@ export abstract class PlaneWorker<P> {
         this.traceId = env.trace_id;
         const t0 = performance.now();
         apply(env.data, env, msg);
-        m.stageLatency.observe({ stage: `${this.name}.${key}` }, (performance.now() - t0) / 1000);
+        stage.observe((performance.now() - t0) / 1000);
         this.traceId = undefined;
         await this.ckpt.covered();
       },
@@ -170,7 +170,7 @@ export abstract class PlaneWorker<P> {
     if (log.enabled('debug')) log.log('debug', 'emitted', { trace_id: env.trace_id, subject, schema, msg_id: opts.msgId });
     this.ckpt.emit(async () => {
       await this.deps.bus.publish(subject, env, { msgId: opts.msgId, fireAndForget: opts.fireAndForget });
-      m.messagesOut.inc({ subject: familyLabel(subject) });
+      m.countBySubject('out', subject);
     });
   }
 

@@ -42,6 +42,8 @@ export class WorkerMetrics {
   readonly stageLatency: Histogram<'stage'>;
   readonly consumerLag: Gauge<'consumer'>;
   readonly retries: Counter<'where'>;
+  private readonly inBySubject = new Map<string, Counter.Internal>();
+  private readonly outBySubject = new Map<string, Counter.Internal>();
 
   constructor(service: string) {
     this.registry.setDefaultLabels({ service });
@@ -58,6 +60,18 @@ export class WorkerMetrics {
     });
     this.consumerLag = new Gauge({ name: 'algoplanes_consumer_lag', help: 'Messages not yet delivered to a durable consumer', labelNames: ['consumer'], registers: [this.registry] });
     this.retries = new Counter({ name: 'algoplanes_retries_total', help: 'Retried operations (retriable errors only)', labelNames: ['where'], registers: [this.registry] });
+  }
+
+  /** Per-message count; label children memoised per subject (the hot path neither splits nor hashes labels). */
+  countBySubject(direction: 'in' | 'out', subject: string): void {
+    const cache = direction === 'in' ? this.inBySubject : this.outBySubject;
+    let child = cache.get(subject);
+    if (!child) {
+      child = (direction === 'in' ? this.messagesIn : this.messagesOut).labels({ subject: familyLabel(subject) });
+      // Subjects are per symbol: bounded by the instruments traded, yet capped so a flood of symbols cannot grow it.
+      if (cache.size < 10_000) cache.set(subject, child);
+    }
+    child.inc();
   }
 }
 

@@ -28,7 +28,8 @@ export class StrategyWorker extends PlaneWorker<StrategyPlaneSnapshot> {
         costModel: new OnlineCostModel(),
       },
       {
-        signal: (s) => this.emit(subjects.signals(s.symbol), 'strat.signal.v1', s, { msgId: `${s.strategyId}:${s.symbol}:${s.ts}:${s.strength}` }),
+        // One per bar and informational: no per-message broker ack; the checkpoint's flush confirms them, the msgID dedups a replay.
+        signal: (s) => this.emit(subjects.signals(s.symbol), 'strat.signal.v1', s, { msgId: `${s.strategyId}:${s.symbol}:${s.ts}:${s.strength}`, fireAndForget: true }),
         target: () => deps.runtime.metrics.messagesOut.inc({ subject: 'targets.internal' }),
         intent: (i) => this.emit(subjects.intents(i.symbol), 'orders.intent.v1', i, { msgId: i.clientOrderId }),
       },

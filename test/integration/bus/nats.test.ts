@@ -121,6 +121,41 @@ describe('NATS JetStream bus', () => {
     expect(letter.original).toBe('{"not":"an envelope"}');
   });
 
+  it('acks an ack-all consumer cumulatively: one ack per batch of settled messages, retriable failures retried in place', async () => {
+    // MARKET/strategy-worker is provisioned ack_policy "all" (local/nats/consumers).
+    const acks: string[] = [];
+    const ackSub = bus.nc.subscribe('$JS.ACK.MARKET.strategy-worker.>', { callback: (_e, m) => acks.push(m.subject) });
+    const n = 300;
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((r) => (release = r));
+    const seen: { n: number; redeliveries: number }[] = [];
+    const sub = await bus.subscribe('md.events.>', async (m: BusMessage) => {
+      const v = (m.envelope.data as { n: number }).n;
+      seen.push({ n: v, redeliveries: m.redeliveries });
+      if (v === 5 && m.redeliveries === 0) throw new TransientError('FLAKY', 'first attempt fails');
+      await released;
+    }, { durable: 'strategy-worker', maxInFlight: 10_000 });
+    await bus.publishBatch(Array.from({ length: n }, (_, i) => ({ subject: subjects.marketEvents('ACKALL'), envelope: env(i) })), { fireAndForget: true });
+    await until(() => (seen.length >= n + 1 ? true : undefined), 'all delivered');
+    // Nothing acked while the handlers hold their messages (as a worker does until its checkpoint).
+    await new Promise((r) => setTimeout(r, 100));
+    expect(acks.length).toBe(0);
+    expect((await bus.jsm.consumers.info('MARKET', 'strategy-worker')).num_ack_pending).toBeGreaterThan(0);
+    release();
+    await until(async () => ((await bus.jsm.consumers.info('MARKET', 'strategy-worker')).num_ack_pending === 0 ? true : undefined), 'cumulative ack');
+    await sub.close();
+    ackSub.unsubscribe();
+    expect(acks.length).toBeGreaterThanOrEqual(1);
+    expect(acks.length).toBeLessThan(10);
+    // Retried in place: an ack-all consumer cannot redeliver one message without the cumulative ack covering it.
+    expect(seen.filter((s) => s.n === 5)).toEqual([
+      { n: 5, redeliveries: 0 },
+      { n: 5, redeliveries: 1 },
+    ]);
+    expect((await bus.jsm.consumers.info('MARKET', 'strategy-worker')).num_pending).toBe(0);
+    await bus.jsm.streams.purge('MARKET', { filter: 'md.events.ACKALL' });
+  });
+
   it('publishes the hot market stream fire-and-forget in batches, and RECORD sources it', async () => {
     const n = 20_000;
     const batch = 1_000;
