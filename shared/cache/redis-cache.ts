@@ -18,6 +18,13 @@ export interface CacheOptions {
 
 export type CacheStatus = 'up' | 'down';
 
+/** Changes to a state's side hash (large collections written incrementally); `reset` rewrites it whole. */
+export interface StateParts {
+  readonly reset: boolean;
+  readonly set: readonly (readonly [field: string, json: string])[];
+  readonly del: readonly string[];
+}
+
 export class RedisCache {
   readonly redis: Redis;
   private readonly prefix: string;
@@ -102,9 +109,28 @@ export class RedisCache {
     await this.run('setState', () => this.redis.set(this.k('state', name), JSON.stringify(state)));
   }
 
-  /** As setState, for a state the caller already serialised (to freeze it at a point in time). */
-  async setStateJson(name: string, json: string): Promise<void> {
-    await this.run('setState', () => this.redis.set(this.k('state', name), json));
+  /**
+   * As setState, for a state the caller already serialised (to freeze it at a point in time), with
+   * its side hash changed in the same MULTI so the two never disagree after a crash.
+   */
+  async setStateJson(name: string, json: string, parts?: StateParts): Promise<void> {
+    if (!parts) {
+      await this.run('setState', () => this.redis.set(this.k('state', name), json));
+      return;
+    }
+    const hash = this.k('state-parts', name);
+    const tx = this.redis.multi().set(this.k('state', name), json);
+    if (parts.reset) tx.del(hash);
+    if (parts.set.length > 0) tx.hset(hash, ...parts.set.flat());
+    if (!parts.reset && parts.del.length > 0) tx.hdel(hash, ...parts.del);
+    const results = await this.run('setState', () => tx.exec());
+    const failed = results?.find(([err]) => err);
+    if (!results || failed) throw new TransientError('CACHE_UNAVAILABLE', `redis setState transaction failed: ${errorMessage(failed?.[0] ?? 'aborted')}`);
+  }
+
+  /** The side hash written by setStateJson (field -> JSON text). */
+  async getStateParts(name: string): Promise<Record<string, string>> {
+    return this.run('getStateParts', () => this.redis.hgetall(this.k('state-parts', name)));
   }
 
   async getState(name: string): Promise<unknown> {
@@ -113,7 +139,7 @@ export class RedisCache {
   }
 
   async deleteState(name: string): Promise<void> {
-    await this.run('deleteState', () => this.redis.del(this.k('state', name)));
+    await this.run('deleteState', () => this.redis.del(this.k('state', name), this.k('state-parts', name)));
   }
 
   /** Fixed-window counter: INCR, and EXPIRE when the window starts. Returns the count in this window. */

@@ -10,7 +10,7 @@ import type * as z from 'zod';
 import type { Bus, BusMessage, PublishOptions, Subscription } from '../bus/index.ts';
 import { NatsBus } from '../bus/index.ts';
 import { describeZodError, makeEnvelope, type Envelope } from '../domain/envelope.ts';
-import type { RedisCache } from '../cache/index.ts';
+import type { RedisCache, StateParts } from '../cache/index.ts';
 import { AlgoplanesError, ValidationError, errorMessage } from '../util/errors.ts';
 import { Checkpointer } from './checkpoint.ts';
 import type { WorkerRuntime } from './runtime.ts';
@@ -27,6 +27,11 @@ export interface WorkerDeps {
   onFatal?: (err: unknown) => void;
 }
 
+interface CapturedState {
+  readonly json: string;
+  readonly parts: StateParts | undefined;
+}
+
 export interface SavedState<P> {
   plane: P;
   seqs: Record<string, number>;
@@ -38,7 +43,7 @@ export const CHECKPOINT_MAX_PENDING = 16_384;
 const MAX_IN_FLIGHT = 1 << 17;
 
 export abstract class PlaneWorker<P> {
-  protected readonly ckpt: Checkpointer<string | undefined>;
+  protected readonly ckpt: Checkpointer<CapturedState | undefined>;
   protected seqs: Record<string, number> = {};
   /** Trace id of the input being applied, so outputs continue its trace. */
   protected traceId: string | undefined;
@@ -52,19 +57,27 @@ export abstract class PlaneWorker<P> {
       intervalMs: deps.checkpointMs,
       maxPending: deps.checkpointMaxPending ?? CHECKPOINT_MAX_PENDING,
       // Serialised at once: the plane keeps mutating while outputs and Redis are awaited.
-      capture: () => (deps.cache ? JSON.stringify({ plane: this.snapshot(), seqs: this.seqs } satisfies SavedState<P>) : undefined),
+      capture: () => (deps.cache ? { json: JSON.stringify({ plane: this.snapshot(), seqs: this.seqs } satisfies SavedState<P>), parts: this.captureParts() } : undefined),
       save: (state) => this.save(state),
       onError: (err, outputLost) => {
         deps.runtime.logger.log(outputLost ? 'error' : 'warn', outputLost ? 'output lost; restarting from checkpoint' : 'checkpoint failed; acks held, retrying', {
           error: errorMessage(err),
         });
+        this.onCheckpointFailed();
         if (outputLost) (deps.onFatal ?? ((e: unknown) => { throw e; }))(err);
       },
     });
   }
 
   protected abstract snapshot(): P;
-  protected abstract restorePlane(state: P): void;
+  /** `parts`: the side hash saved with the state (see captureParts). */
+  protected abstract restorePlane(state: P, parts: Record<string, string>): void;
+  /** Incremental part of the state, captured right after snapshot(); written in the same transaction. */
+  protected captureParts(): StateParts | undefined {
+    return undefined;
+  }
+  /** A checkpoint was not saved: the next captureParts must not assume it was. */
+  protected onCheckpointFailed(): void {}
   /** Extra writes at each checkpoint (cache snapshots, coalesced outputs). */
   protected async onCheckpoint(): Promise<void> {}
 
@@ -72,11 +85,11 @@ export abstract class PlaneWorker<P> {
     return this.name;
   }
 
-  private async save(state: string | undefined): Promise<void> {
+  private async save(state: CapturedState | undefined): Promise<void> {
     // Fire-and-forget outputs: one round trip proves the server has taken everything sent so far.
     if (this.deps.bus instanceof NatsBus) await this.deps.bus.flush();
     await this.onCheckpoint();
-    if (this.deps.cache && state !== undefined) await this.deps.cache.setStateJson(this.stateKey, state);
+    if (this.deps.cache && state !== undefined) await this.deps.cache.setStateJson(this.stateKey, state.json, state.parts);
   }
 
   /** Restores the last checkpoint; waits for Redis (a stateful worker must not start amnesiac). */
@@ -90,7 +103,7 @@ export abstract class PlaneWorker<P> {
     }
     const saved = (await cache.getState(this.stateKey)) as SavedState<P> | undefined;
     if (saved) {
-      this.restorePlane(saved.plane);
+      this.restorePlane(saved.plane, await cache.getStateParts(this.stateKey));
       this.seqs = { ...saved.seqs };
       this.deps.runtime.logger.log('info', 'state restored', { seqs: this.seqs });
     }

@@ -6,8 +6,8 @@
  * health reports degraded; risk-reducing ones still go through. Recovery needs no restart.
  */
 import { allOf, subjects } from '../bus/index.ts';
-import type { RedisCache } from '../cache/index.ts';
-import { MarketEventSchema, OrderIntentSchema, type OrderIntent, type PortfolioSnapshot, type Quote } from '../domain/index.ts';
+import type { RedisCache, StateParts } from '../cache/index.ts';
+import { MarketEventSchema, OrderIntentSchema, type Order, type OrderIntent, type PortfolioSnapshot, type Quote } from '../domain/index.ts';
 import { OrderPlane, applyOrderEvent, isTerminal, newOrder, riskLimitsFromEnv, type OrderPlaneState, type RiskLimits } from '../order-plane/index.ts';
 import { PlaneWorker, type WorkerDeps } from './base.ts';
 import { memoInstrument, WORKER_BROKER_RING } from './plane-config.ts';
@@ -18,10 +18,21 @@ export interface OrderWorkerOptions {
   limits?: RiskLimits;
 }
 
-/** Checkpointed state: the plane, plus the trace id of every open order so its later fills continue it. */
+/**
+ * Checkpointed state: the plane without its orders, plus the trace id of every open order so its
+ * later fills continue it. The orders (up to the dedup window, thousands) live in the state's side
+ * hash and only the changed ones are written: re-serialising all of them every checkpoint stalled
+ * the worker for tens of milliseconds.
+ */
 export interface OrderWorkerState {
   readonly plane: OrderPlaneState;
   readonly traces: Record<string, string>;
+}
+
+/** Orders as last written to the side hash, with the rank that restores their original order. */
+interface PersistedOrder {
+  readonly order: Order;
+  readonly rank: number;
 }
 
 export class OrderWorker extends PlaneWorker<OrderWorkerState> {
@@ -34,6 +45,10 @@ export class OrderWorker extends PlaneWorker<OrderWorkerState> {
   private readonly gateRejected = new Set<string>();
   /** clientOrderId -> trace id of its intent, until the order is terminal. */
   private traces = new Map<string, string>();
+  private persisted = new Map<string, PersistedOrder>();
+  private nextRank = 0;
+  private parts: StateParts | undefined;
+  private rewriteParts = true;
 
   constructor(deps: WorkerDeps & { cache: RedisCache }, private readonly opts: OrderWorkerOptions) {
     super('order-worker', deps);
@@ -78,12 +93,39 @@ export class OrderWorker extends PlaneWorker<OrderWorkerState> {
   }
 
   protected snapshot(): OrderWorkerState {
-    return { plane: this.plane.snapshot(), traces: Object.fromEntries(this.traces) };
+    const plane = this.plane.snapshot();
+    // Orders are immutable: a changed order is a new object, so identity finds what to write.
+    const reset = this.rewriteParts;
+    const set: [string, string][] = [];
+    const now = new Map<string, PersistedOrder>();
+    for (const order of plane.orders) {
+      const before = reset ? undefined : this.persisted.get(order.clientOrderId);
+      const p = before?.order === order ? before : { order, rank: before?.rank ?? this.nextRank++ };
+      if (p !== before) set.push([order.clientOrderId, JSON.stringify(p)]);
+      now.set(order.clientOrderId, p);
+    }
+    const del = reset ? [] : [...this.persisted.keys()].filter((id) => !now.has(id));
+    this.persisted = now;
+    this.rewriteParts = false;
+    this.parts = { reset, set, del };
+    return { plane: { ...plane, orders: [] }, traces: Object.fromEntries(this.traces) };
   }
 
-  protected restorePlane(state: OrderWorkerState): void {
-    this.plane.restore(state.plane);
+  protected override captureParts(): StateParts | undefined {
+    return this.parts;
+  }
+
+  protected override onCheckpointFailed(): void {
+    this.rewriteParts = true;
+  }
+
+  protected restorePlane(state: OrderWorkerState, parts: Record<string, string>): void {
+    const saved = Object.values(parts).map((json) => JSON.parse(json) as PersistedOrder).sort((a, b) => a.rank - b.rank);
+    this.plane.restore({ ...state.plane, orders: saved.map((p) => p.order) });
     this.traces = new Map(Object.entries(state.traces));
+    // The restored plane holds copies: the next checkpoint rewrites the hash whole.
+    this.nextRank = saved.length === 0 ? 0 : saved[saved.length - 1].rank + 1;
+    this.rewriteParts = true;
   }
 
   protected override async onCheckpoint(): Promise<void> {
