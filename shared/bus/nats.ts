@@ -26,6 +26,9 @@ function publishError(err: unknown, subject: string): Error {
   return classify(err, 'BUS_PUBLISH', looksTransient);
 }
 
+/** Longest a lazy publish waits for company. */
+const LAZY_WRITE_MS = 10;
+
 export interface NatsBusOptions {
   url: string;
   name: string;
@@ -40,6 +43,7 @@ export class NatsBus implements Bus {
   private readonly subs = new Set<NatsSubscription>();
   /** Hot-path publishes of this turn of the event loop, handed to the client together (one socket write, not one per message). */
   private pending: { subject: string; data: Uint8Array; msgID: string }[] = [];
+  private lazyTimer: NodeJS.Timeout | undefined;
 
   private constructor(
     readonly nc: NatsConnection,
@@ -64,7 +68,7 @@ export class NatsBus implements Bus {
     const data = encodeEnvelope(envelope);
     const msgID = opts.msgId ?? envelope.id;
     if (opts.fireAndForget) {
-      this.corePublish(subject, data, msgID);
+      this.corePublish(subject, data, msgID, opts.lazy);
       return;
     }
     await withRetry(
@@ -79,12 +83,20 @@ export class NatsBus implements Bus {
     );
   }
 
-  private corePublish(subject: string, data: Uint8Array, msgID: string): void {
-    if (this.pending.length === 0) setImmediate(() => this.writePending());
+  private corePublish(subject: string, data: Uint8Array, msgID: string, lazy = false): void {
+    if (lazy) this.lazyTimer ??= setTimeout(() => this.writePending(), LAZY_WRITE_MS);
+    else if (this.pending.length === 0 || this.lazyTimer) {
+      if (this.lazyTimer) clearTimeout(this.lazyTimer);
+      this.lazyTimer = undefined;
+      setImmediate(() => this.writePending());
+    }
     this.pending.push({ subject, data, msgID });
   }
 
   private writePending(): void {
+    if (this.lazyTimer) clearTimeout(this.lazyTimer);
+    this.lazyTimer = undefined;
+    if (this.pending.length === 0) return;
     const batch = this.pending;
     this.pending = [];
     for (const p of batch) {

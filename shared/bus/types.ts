@@ -34,6 +34,8 @@ export interface PublishOptions {
   msgId?: string;
   /** Hot path: skip the broker ack (core publish into the stream subject). */
   fireAndForget?: boolean;
+  /** With fireAndForget: off the latency path, may wait a few milliseconds to share one socket write with others. */
+  lazy?: boolean;
 }
 
 export interface Subscription {

@@ -142,11 +142,11 @@ export class RedisCache {
     await this.run('deleteState', () => this.redis.del(this.k('state', name), this.k('state-parts', name)));
   }
 
-  /** Fixed-window counter: INCR, and EXPIRE when the window starts. Returns the count in this window. */
-  async incrRate(name: string, windowSeconds: number): Promise<number> {
+  /** Fixed-window counter: INCRBY, and EXPIRE when the window starts. Returns the count in this window. */
+  async incrRate(name: string, windowSeconds: number, by = 1): Promise<number> {
     const window = Math.floor(Date.now() / 1000 / windowSeconds);
     const key = this.k('rate', name, String(window));
-    const [[incrErr, count]] = (await this.run('incrRate', () => this.redis.multi().incr(key).expire(key, windowSeconds * 2).exec())) ?? [[null, 0]];
+    const [[incrErr, count]] = (await this.run('incrRate', () => this.redis.multi().incrby(key, by).expire(key, windowSeconds * 2).exec())) ?? [[null, 0]];
     if (incrErr) throw new TransientError('CACHE_UNAVAILABLE', `redis incrRate failed: ${errorMessage(incrErr)}`, incrErr);
     return Number(count);
   }

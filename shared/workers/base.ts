@@ -182,7 +182,7 @@ export abstract class PlaneWorker<P> {
     const log = this.deps.runtime.logger;
     if (log.enabled('debug')) log.log('debug', 'emitted', { trace_id: env.trace_id, subject, schema, msg_id: opts.msgId });
     this.ckpt.emit(async () => {
-      await this.deps.bus.publish(subject, env, { msgId: opts.msgId, fireAndForget: opts.fireAndForget });
+      await this.deps.bus.publish(subject, env, { msgId: opts.msgId, fireAndForget: opts.fireAndForget, lazy: opts.lazy });
       m.countBySubject('out', subject);
     });
   }

@@ -49,6 +49,8 @@ export class OrderWorker extends PlaneWorker<OrderWorkerState> {
   private nextRank = 0;
   private parts: StateParts | undefined;
   private rewriteParts = true;
+  /** Intents per account since the last checkpoint: the Redis rate counter is bumped once per checkpoint, not per intent. */
+  private readonly intentCounts = new Map<string, number>();
 
   constructor(deps: WorkerDeps & { cache: RedisCache }, private readonly opts: OrderWorkerOptions) {
     super('order-worker', deps);
@@ -137,6 +139,10 @@ export class OrderWorker extends PlaneWorker<OrderWorkerState> {
     }
     for (const q of this.quotes.values()) await this.cache.setQuote(q);
     this.quotes.clear();
+    for (const [account, n] of this.intentCounts) {
+      await this.cache.incrRate(`intents:${account}`, 1, n).catch((err: unknown) => this.deps.runtime.logger.log('warn', 'intent rate counter not updated', { error: String(err) }));
+    }
+    this.intentCounts.clear();
   }
 
   async start(): Promise<void> {
@@ -168,9 +174,7 @@ export class OrderWorker extends PlaneWorker<OrderWorkerState> {
     }
     this.traces.set(intent.clientOrderId, traceId);
     this.plane.onIntent(intent);
-    if (this.cache.available) {
-      void this.cache.incrRate(`intents:${intent.accountId}`, 1).catch((err: unknown) => this.deps.runtime.logger.log('warn', 'intent rate counter not updated', { error: String(err) }));
-    }
+    this.intentCounts.set(intent.accountId, (this.intentCounts.get(intent.accountId) ?? 0) + 1);
   }
 
   private increasesRisk(i: OrderIntent): boolean {

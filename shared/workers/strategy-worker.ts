@@ -28,8 +28,9 @@ export class StrategyWorker extends PlaneWorker<StrategyPlaneSnapshot> {
         costModel: new OnlineCostModel(),
       },
       {
-        // One per bar and informational: no per-message broker ack; the checkpoint's flush confirms them, the msgID dedups a replay.
-        signal: (s) => this.emit(subjects.signals(s.symbol), 'strat.signal.v1', s, { msgId: `${s.strategyId}:${s.symbol}:${s.ts}:${s.strength}`, fireAndForget: true }),
+        // One per bar, informational and off the tick-to-fill path: no broker ack (the checkpoint's flush
+        // confirms them, the msgID dedups a replay), and lazily batched into shared socket writes.
+        signal: (s) => this.emit(subjects.signals(s.symbol), 'strat.signal.v1', s, { msgId: `${s.strategyId}:${s.symbol}:${s.ts}:${s.strength}`, fireAndForget: true, lazy: true }),
         target: () => deps.runtime.metrics.messagesOut.inc({ subject: 'targets.internal' }),
         intent: (i) => this.emit(subjects.intents(i.symbol), 'orders.intent.v1', i, { msgId: i.clientOrderId }),
       },
