@@ -77,6 +77,12 @@ describe('order worker trace ids', () => {
     expect(JSON.parse(lines.find((l) => l.includes('"DUPLICATE"')) ?? '{}')).toMatchObject({ level: 'debug', msg: 'rejected', trace_id: 'intent-again' });
 
     await worker.stop();
+    // Orders are checkpointed in the state's side hash (only changed ones are rewritten); a new worker restores them.
+    expect(Object.keys(await cache.getStateParts('order-worker:acct'))).toEqual(['intent-trace-0001']);
+    const restarted = new OrderWorker({ bus: new MemoryBus(), runtime: new WorkerRuntime('order-worker', jsonLogger('order-worker', () => undefined)), cache, checkpointMs: 20 }, { accountId: 'acct', initialCash: 1_000_000 });
+    await restarted.restore();
+    expect(restarted.plane.knownOrder('intent-trace-0001')?.status).toBe('filled');
+    expect(restarted.plane.portfolio().positions.find((p) => p.symbol === 'BTC-PERP')?.qty).toBe(1);
     await bus.close();
     await cache.close();
   }, 30_000);
