@@ -144,7 +144,6 @@ export abstract class PlaneWorker<P> {
             await this.ckpt.covered();
             return;
           }
-          this.seqs[key] = msg.seq;
         }
         let env: Envelope<z.infer<S>>;
         try {
@@ -162,6 +161,8 @@ export abstract class PlaneWorker<P> {
         this.traceId = env.trace_id;
         const t0 = performance.now();
         apply(env.data, env, msg);
+        // Recorded only once applied: a message that failed retriably must not be skipped as done on its retry.
+        if (skipBySeq) this.seqs[key] = msg.seq;
         stage.observe((performance.now() - t0) / 1000);
         this.traceId = undefined;
         await this.ckpt.covered();

@@ -5,7 +5,7 @@ export function register(program: Command): void {
     .command('worker')
     .description(
       'Run one plane as a local worker on the bus. Env: BUS=nats|kafka|memory, NATS_URL, KAFKA_BROKERS, REDIS_URL, ' +
-        'WORKER_PORT (/healthz, /metrics), ACCOUNT_ID, STRATEGY, STRATEGY_PARAMS (JSON), ORDER_QTY, INITIAL_CASH, CHECKPOINT_MS. ' +
+        'WORKER_PORT and WORKER_HOST (/healthz, /metrics), LOG_LEVEL (debug logs every message with its trace_id), ACCOUNT_ID, STRATEGY, STRATEGY_PARAMS (JSON), ORDER_QTY, INITIAL_CASH, CHECKPOINT_MS. ' +
         'Streams must exist first: `algoplanes streams apply`.',
     )
     .addArgument(new Argument('<kind>', 'which plane').choices(['data', 'strategy', 'order']))

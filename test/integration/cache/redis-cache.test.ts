@@ -54,7 +54,7 @@ describe('order worker fail-safe on Redis loss', () => {
   it('rejects risk-increasing orders with EXPOSURE_UNKNOWN while Redis is down, reports degraded, and recovers by itself', async () => {
     const bus = new MemoryBus();
     const logs: string[] = [];
-    const runtime = new WorkerRuntime('order-worker', { log: (level, msg, fields) => logs.push(JSON.stringify({ level, msg, ...fields })) });
+    const runtime = new WorkerRuntime('order-worker', { enabled: () => true, log: (level, msg, fields) => logs.push(JSON.stringify({ level, msg, ...fields })) });
     const cache = new RedisCache({ url: redis.url, prefix: 't2:', commandTimeoutMs: 300 });
     await cache.connect();
     const worker = new OrderWorker({ bus, runtime, cache, checkpointMs: 20 }, { accountId: 'acct', initialCash: 1_000_000, limits: riskLimits({}) });
