@@ -1,8 +1,8 @@
 /**
  * Lambda bundle benchmark: esbuild-bundles each handler as the planes stack's NodejsFunction does
- * (minified ESM with a require shim, `@aws-sdk/*` external because the Lambda runtime ships SDK v3),
- * reports the bundle size, and times cold init (import the bundle until `handler` exists) in fresh
- * Node processes. zod is imported as a namespace everywhere so esbuild can drop its unused locales.
+ * (minified CommonJS, `@aws-sdk/*` external because the Lambda runtime ships SDK v3), reports the
+ * bundle size, and times cold init (require the bundle until `handler` exists) in fresh Node
+ * processes. zod is imported as a namespace everywhere so esbuild can drop its unused locales.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, statSync } from 'node:fs';
@@ -35,8 +35,8 @@ const median = (xs: readonly number[]) => {
 };
 
 function timeInit(bundle: string): number {
-  const script = `const t=performance.now();const m=await import(${JSON.stringify(bundle)});if(typeof m.handler!=='function')throw new Error('no handler export');process.stdout.write(String(performance.now()-t));`;
-  const out = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+  const script = `const t=performance.now();const m=require(${JSON.stringify(bundle)});if(typeof m.handler!=='function')throw new Error('no handler export');process.stdout.write(String(performance.now()-t));`;
+  const out = spawnSync(process.execPath, ['--no-warnings', '-e', script], {
     env: { PATH: process.env.PATH ?? '', ...INIT_ENV },
     encoding: 'utf8',
   });
@@ -51,7 +51,7 @@ export async function runBundleBench(): Promise<Record<string, unknown>> {
   try {
     const handlers: Record<string, unknown> = {};
     for (const name of HANDLERS) {
-      const outfile = join(dir, `${name}.mjs`);
+      const outfile = join(dir, `${name}.cjs`);
       await build({
         entryPoints: [join(ROOT, 'functions', name, 'handler.ts')],
         outfile,
@@ -59,9 +59,7 @@ export async function runBundleBench(): Promise<Record<string, unknown>> {
         minify: true,
         platform: 'node',
         target: 'node20',
-        format: 'esm',
-        // Bundled CommonJS dependencies (kafkajs, ioredis) still call require(), as in the planes stack.
-        banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+        format: 'cjs',
         external: ['@aws-sdk/*'],
         logLevel: 'silent',
       });
@@ -78,7 +76,7 @@ export async function runBundleBench(): Promise<Record<string, unknown>> {
       };
     }
     return {
-      format: 'esm',
+      format: 'cjs',
       target: 'node20',
       external: ['@aws-sdk/*'],
       sizeTargetKb: SIZE_TARGET_BYTES / 1024,

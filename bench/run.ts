@@ -4,7 +4,7 @@
  * through the three worker processes; Lambda bundle sizes and cold init. `npm run bench -- backtest`
  * runs one section.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { runBacktestBench } from './backtest.ts';
@@ -15,7 +15,15 @@ type Section = (log: (line: string) => void) => Promise<Record<string, unknown>>
 
 const SECTIONS: Record<string, Section> = {
   backtest: runBacktestBench,
-  latency: () => runLatencyBench(),
+  latency: async (log) => {
+    const figures = await runLatencyBench();
+    for (const [name, f] of Object.entries(figures as Record<string, { p50_ms?: number; p99_ms?: number; p999_ms?: number; ticksPerSecond?: number; messagesPerSecond?: number }>)) {
+      if (f && typeof f === 'object' && f.p50_ms !== undefined) log(`${name.padEnd(10)} ${f.ticksPerSecond} ticks/s: tick-to-fill p50 ${f.p50_ms} ms, p99 ${f.p99_ms} ms, p99.9 ${f.p999_ms} ms`);
+      else if (name === 'sustained') log(`sustained  ${f.ticksPerSecond} ticks/s end to end through three workers`);
+      else if (name === 'hotPathPublishOnly') log(`publish    ${f.messagesPerSecond} msg/s into the market stream alone`);
+    }
+    return figures;
+  },
   bundles: async (log) => {
     const figures = await runBundleBench();
     for (const [name, h] of Object.entries(figures.handlers as Record<string, { kb: number; initMsMedian: number }>)) {
@@ -33,7 +41,12 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const names = wanted.length ? wanted : Object.keys(SECTIONS);
+  const dir = join(import.meta.dirname, 'results');
+  const file = join(dir, 'latest.json');
+  // Running some sections updates them and keeps the others' last figures.
+  const previous: Record<string, unknown> = wanted.length && existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
   const results: Record<string, unknown> = {
+    ...previous,
     generatedAt: new Date().toISOString(),
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGB: Math.round(totalmem() / 2 ** 30), node: process.version },
   };
@@ -43,9 +56,7 @@ async function main(): Promise<void> {
     results[name] = await SECTIONS[name]((line) => process.stdout.write(`  ${line}\n`));
     process.stdout.write(`  (${((performance.now() - started) / 1000).toFixed(1)} s)\n`);
   }
-  const dir = join(import.meta.dirname, 'results');
   mkdirSync(dir, { recursive: true });
-  const file = join(dir, 'latest.json');
   writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
   process.stdout.write(`\nwrote ${file}\n`);
 }
