@@ -5,8 +5,6 @@
  * taking part in delivery. It also translates nats-server's JSON monitoring endpoint (/varz, /jsz)
  * into Prometheus metrics. /metrics and /healthz over HTTP.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { connect, type NatsConnection, type Subscription } from 'nats';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { FAMILIES } from '../../shared/bus/index.ts';
@@ -14,6 +12,7 @@ import { EnvelopeSchema } from '../../shared/domain/envelope.ts';
 import { ExecutionReportSchema, OrderIntentSchema, PortfolioSnapshotSchema, RiskBreachSchema, TradingState } from '../../shared/domain/index.ts';
 import { QuarantineEntrySchema } from '../../shared/domain/system.ts';
 import { errorMessage } from '../../shared/util/errors.ts';
+import { serveHealthAndMetrics } from '../../shared/workers/http.ts';
 
 /** Trace ids remembered for joining a fill back to its tick; oldest evicted first. */
 const MAX_TRACKED_TRACES = 100_000;
@@ -205,31 +204,16 @@ export async function startExporter(opts: ExporterOptions): Promise<RunningExpor
     }
   };
 
-  const server: Server = createServer((req, res) => {
-    if (req.url === '/healthz') {
+  const { server, port } = await serveHealthAndMetrics({
+    port: opts.port,
+    host: opts.host,
+    health: () => {
       const up = !nc.isClosed();
-      res.writeHead(up ? 200 : 503, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ service: 'exporter', status: up ? 'ok' : 'down', checks: [{ name: 'nats', status: up ? 'ok' : 'down', detail: '' }] }));
-    } else if (req.url === '/metrics') {
-      scrapeNats()
-        .then(() => m.registry.metrics())
-        .then(
-          (text) => {
-            res.writeHead(200, { 'content-type': m.registry.contentType });
-            res.end(text);
-          },
-          (err: unknown) => {
-            res.writeHead(500);
-            res.end(errorMessage(err));
-          },
-        );
-    } else {
-      res.writeHead(404);
-      res.end();
-    }
+      return { service: 'exporter', status: up ? 'ok' : 'down', checks: [{ name: 'nats', status: up ? 'ok' : 'down', detail: '' }] };
+    },
+    registry: m.registry,
+    beforeScrape: scrapeNats,
   });
-  await new Promise<void>((resolve) => server.listen(opts.port, opts.host ?? '127.0.0.1', () => resolve()));
-  const port = (server.address() as AddressInfo).port;
   return {
     port,
     metrics: m,

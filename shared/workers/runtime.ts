@@ -2,10 +2,10 @@
  * What every worker process shares: JSON logs with trace ids, Prometheus metrics, /healthz and
  * /metrics over HTTP, and a graceful SIGTERM (stop fetching, finish and ack in-flight work, close).
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { HealthStatus } from '../domain/system.ts';
+import { serveHealthAndMetrics } from './http.ts';
 import { errorMessage } from '../util/errors.ts';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -108,29 +108,8 @@ export class WorkerRuntime {
   }
 
   async listen(port: number, host = '127.0.0.1'): Promise<number> {
-    this.server = createServer((req, res) => {
-      if (req.url === '/healthz') {
-        const h = this.health();
-        res.writeHead(h.status === 'down' ? 503 : 200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(h));
-      } else if (req.url === '/metrics') {
-        this.metrics.registry.metrics().then(
-          (text) => {
-            res.writeHead(200, { 'content-type': this.metrics.registry.contentType });
-            res.end(text);
-          },
-          (err: unknown) => {
-            res.writeHead(500);
-            res.end(errorMessage(err));
-          },
-        );
-      } else {
-        res.writeHead(404);
-        res.end();
-      }
-    });
-    await new Promise<void>((r) => this.server?.listen(port, host, () => r()));
-    const bound = (this.server.address() as AddressInfo).port;
+    const { server, port: bound } = await serveHealthAndMetrics({ port, host, health: () => this.health(), registry: this.metrics.registry });
+    this.server = server;
     this.logger.log('info', 'http listening', { host, port: bound, endpoints: ['/healthz', '/metrics'] });
     return bound;
   }
