@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError, Option, type Command } from 'commander';
@@ -82,9 +82,9 @@ function addBacktestOptions(cmd: Command): Command {
 
 async function runAndPrint(flags: BacktestFlags & { data: string }): Promise<BacktestResult> {
   if (!existsSync(flags.data)) throw new Error(`data file not found: ${flags.data}`);
-  const bar = progressBar('backtest', 0, false);
-  let progress = bar;
-  let started = false;
+  const bytes = statSync(flags.data).size;
+  // Only runs over a few MB are long enough to deserve a bar.
+  const progress = progressBar('backtest', bytes, flags.progress && process.stderr.isTTY === true && bytes > 2_000_000);
   const result = await runBacktest(
     {
       dataPath: flags.data,
@@ -109,14 +109,7 @@ async function runAndPrint(flags: BacktestFlags & { data: string }): Promise<Bac
     {
       // fills.csv receives every fill as it happens; holding them in memory too would grow with the run.
       keepFills: false,
-      onProgress: (done, total) => {
-        if (!started) {
-          started = true;
-          // Only runs over a few MB are long enough to deserve a bar.
-          progress = progressBar('backtest', total, flags.progress && process.stderr.isTTY === true && total > 2_000_000);
-        }
-        progress.update(done);
-      },
+      onProgress: (done) => progress.update(done),
     },
   );
   progress.stop();
