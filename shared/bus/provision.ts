@@ -62,6 +62,9 @@ export function loadNatsConfig(dir = DEFAULT_NATS_DIR): NatsDesiredState {
 }
 
 /** Fields of `desired` whose values differ from `actual` (actual may hold extra server defaults). */
+/** Fields nats-server refuses to update on an existing consumer. */
+const IMMUTABLE_CONSUMER_FIELDS = new Set(['ack_policy', 'deliver_policy', 'opt_start_seq', 'opt_start_time', 'durable_name']);
+
 export function differingFields(desired: Record<string, Json>, actual: unknown): string[] {
   const a = (actual ?? {}) as Record<string, unknown>;
   return Object.keys(desired).filter((k) => !covers(desired[k], a[k]));
@@ -120,6 +123,12 @@ export async function applyNats(jsm: JetStreamManager, desired: NatsDesiredState
     const changed = differingFields(config, current.config);
     if (changed.length === 0) results.push({ kind: 'consumer', name, action: 'unchanged' });
     else {
+      const fixed = changed.filter((f) => IMMUTABLE_CONSUMER_FIELDS.has(f));
+      if (fixed.length > 0) {
+        throw new ConfigError(
+          `consumer ${name}: ${fixed.join(', ')} cannot be changed on an existing durable; drain its worker, then \`nats consumer rm ${stream} ${durable}\` and run \`algoplanes streams apply\` again`,
+        );
+      }
       await jsm.consumers.update(stream, durable, config as unknown as Partial<ConsumerConfig>);
       results.push({ kind: 'consumer', name, action: 'updated', changed });
     }

@@ -55,6 +55,14 @@ describe('NATS JetStream bus', () => {
       const third = await applyNats(bus.jsm, loadNatsConfig(dir));
       expect(third.find((r) => r.name === 'SIGNALS')).toMatchObject({ action: 'updated', changed: ['max_age'] });
       await applyNats(bus.jsm, desired);
+
+      // An ack policy cannot change in place: the error names the consumer, the field and the fix.
+      const consumerFile = join(dir, 'consumers', 'ORDERS.order-worker.json');
+      const consumer = JSON.parse(readFileSync(consumerFile, 'utf8')) as Record<string, unknown>;
+      consumer.ack_policy = consumer.ack_policy === 'all' ? 'explicit' : 'all';
+      writeFileSync(consumerFile, JSON.stringify(consumer));
+      await expect(applyNats(bus.jsm, loadNatsConfig(dir))).rejects.toThrow(/consumer ORDERS\/order-worker: ack_policy cannot be changed .*nats consumer rm ORDERS order-worker/);
+      await applyNats(bus.jsm, desired);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
