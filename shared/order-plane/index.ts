@@ -6,4 +6,3 @@ export { applyOrderEvent, newOrder, canTransition, isTerminal, remainingQty, typ
 export { PaperBroker, PaperBrokerOptionsSchema, FillModel, type PaperBrokerOptions, type BrokerListener, type WorkingOrderState, type PaperBrokerState } from './paper-broker.ts';
 export { Portfolio, type PortfolioState } from './portfolio.ts';
 export { OnlineCostModel, CostModelStateSchema, implementationShortfallBps, type CostCoefficients, type CostModelOptions, type CostModelState, type SymbolCostSummary } from './cost-model.ts';
-export { DepthBook } from './depth-book.ts';

@@ -8,7 +8,7 @@ import { utcDay } from '../domain/time.ts';
 import type { Fill, OrderIntent } from '../domain/trading.ts';
 import type { CostEstimator, CostFeatures } from '../ports/planes.ts';
 import { ConfigError } from '../util/errors.ts';
-import { DepthBook } from './depth-book.ts';
+import { OrderBook } from '../data-plane/order-book.ts';
 
 export const FillModel = z.enum(['next-bar-open', 'quote', 'book']);
 export type FillModel = z.infer<typeof FillModel>;
@@ -91,7 +91,7 @@ class SymbolState {
   count = 0;
   /** Time of the newest event pushed out of the ring; an order active before it may have missed its event. */
   evictedTs = 0;
-  book: DepthBook | undefined;
+  book: OrderBook | undefined;
   working: Working[] = [];
   lastPrice = 0;
   volVar = 0;
@@ -198,7 +198,7 @@ export class PaperBroker {
     this.byId.set(intent.clientOrderId, w);
     s.working.push(w);
     if (this.options.fillModel === 'book') {
-      if (s.book && s.book.ts > activeTs) this.matchBook(s, w, s.book.ts);
+      if (s.book && s.book.ts() > activeTs) this.matchBook(s, w, s.book.ts());
     } else {
       for (let i = 0; i < s.count && !w.done; i++) {
         const slot = s.at(i);
@@ -283,7 +283,7 @@ export class PaperBroker {
         lastVolume: s.lastVolume,
         bids: s.book ? s.book.levels('bid').map((l): [number, number] => [l[0], l[1]]) : [],
         asks: s.book ? s.book.levels('ask').map((l): [number, number] => [l[0], l[1]]) : [],
-        bookTs: s.book?.ts ?? 0,
+        bookTs: s.book?.ts() ?? 0,
       })),
     };
   }
@@ -301,7 +301,7 @@ export class PaperBroker {
       s.spreadBps = x.spreadBps;
       s.lastVolume = x.lastVolume;
       if (x.bookTs > 0) {
-        s.book = new DepthBook();
+        s.book = new OrderBook(x.symbol);
         s.book.apply({ kind: 'depth', symbol: x.symbol, ts: x.bookTs, firstUpdateId: 0, lastUpdateId: 0, snapshot: true, bids: x.bids, asks: x.asks });
       }
     }
@@ -326,10 +326,10 @@ export class PaperBroker {
   }
 
   private applyDepth(s: SymbolState, e: DepthUpdate): void {
-    s.book ??= new DepthBook();
+    s.book ??= new OrderBook(e.symbol);
     s.book.apply(e);
-    const bid = s.book.bestBid();
-    const ask = s.book.bestAsk();
+    const bid = s.book.bestBid()?.[0];
+    const ask = s.book.bestAsk()?.[0];
     if (bid !== undefined && ask !== undefined && ask >= bid) {
       const mid = (bid + ask) / 2;
       s.observePrice(mid);
