@@ -1,5 +1,6 @@
 import type { Bar, ExecutionReport, Instrument, Ofi, OrderIntent, Quote, Signal, TargetPosition } from '../../../shared/domain/index.ts';
 import type { Strategy, StrategyContext, StrategyPlaneSink } from '../../../shared/ports/planes.ts';
+import { newOrder } from '../../../shared/order-plane/index.ts';
 
 export const T0 = 1_700_000_000_000_000;
 export const MINUTE = 60_000_000;
@@ -59,21 +60,7 @@ export class RecordingSink implements StrategyPlaneSink {
 
 /** The report an order plane would send for an intent reaching `status` with `filledQty` in total. */
 export function report(intent: OrderIntent, status: ExecutionReport['order']['status'], filledQty: number, fillQty = 0, fillPrice = intent.decisionPrice): ExecutionReport {
-  const order = {
-    clientOrderId: intent.clientOrderId,
-    accountId: intent.accountId,
-    strategyId: intent.strategyId,
-    symbol: intent.symbol,
-    side: intent.side,
-    qty: intent.qty,
-    type: intent.type,
-    status,
-    filledQty,
-    avgFillPrice: filledQty > 0 ? fillPrice : 0,
-    decisionPrice: intent.decisionPrice,
-    createdTs: intent.ts,
-    updatedTs: intent.ts + 1,
-  };
+  const order = { ...newOrder(intent), status, filledQty, avgFillPrice: filledQty > 0 ? fillPrice : 0, updatedTs: intent.ts + 1 };
   if (fillQty === 0) return { order };
   return {
     order,
