@@ -14,6 +14,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { DEFAULTS } from '../../shared/config/defaults.ts';
 import { METRICS_NAMESPACE, functionName, resultsBucketName, serviceName, tableName, type EnvConfig, type HotPath, type KafkaTopicName, type PlaneName } from '../config.ts';
+import { PLANE_BUNDLING } from '../bundling.ts';
 import { streamMappingOptions } from './ingestion.ts';
 import { kafkaClientStatements } from './messaging.ts';
 
@@ -106,7 +107,6 @@ export class PlanesStack extends Stack {
       MAX_DAILY_LOSS: String(DEFAULTS.risk.maxDailyLoss),
       ENABLE_LIVE_TRADING: 'false',
       HOT_PATH: props.hotPath,
-      NODE_OPTIONS: '--enable-source-maps',
       ...(props.kafkaClusterArn ? { KAFKA_CLUSTER_ARN: props.kafkaClusterArn } : {}),
     };
 
@@ -134,15 +134,18 @@ export class PlanesStack extends Stack {
         tracing: lambda.Tracing.ACTIVE,
         logGroup,
         reservedConcurrentExecutions: opts.reserved,
-        environment: { ...commonEnv, POWERTOOLS_SERVICE_NAME: serviceName(plane), ...opts.extraEnv },
+        environment: { ...commonEnv, NODE_OPTIONS: PLANE_BUNDLING.nodeOptions, POWERTOOLS_SERVICE_NAME: serviceName(plane), ...opts.extraEnv },
         ...(opts.inVpc ? { vpc: props.vpc, vpcSubnets: { subnetGroupName: 'private' }, securityGroups: [props.lambdaSecurityGroup] } : {}),
         bundling: {
           forceDockerBundling: false,
-          minify: true,
-          sourceMap: true,
-          target: 'node24',
-          // CommonJS: the runtime's SDK loads without Node's ESM-to-CJS export scan, the bigger part of cold init.
+          minify: PLANE_BUNDLING.minify,
+          sourceMap: PLANE_BUNDLING.sourceMap,
+          sourcesContent: PLANE_BUNDLING.sourcesContent,
+          target: PLANE_BUNDLING.target,
+          // CommonJS: no ESM-to-CJS export scan at load.
           format: nodejs.OutputFormat.CJS,
+          mainFields: [...PLANE_BUNDLING.mainFields],
+          externalModules: [...PLANE_BUNDLING.externalModules],
         },
       });
       this.acknowledgeFunctionFindings(fn, opts.inVpc);

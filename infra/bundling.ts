@@ -1,0 +1,45 @@
+/**
+ * How the plane functions are bundled (all four alike). The planes stack (NodejsFunction) and
+ * `npm run bench` (bench/bundles.ts) both read this, so the bench sizes and times the deployed bundle.
+ */
+export interface PlaneBundling {
+  /** Left to the Lambda runtime's copy instead of bundled. */
+  readonly externalModules: readonly string[];
+  readonly mainFields: readonly string[];
+  readonly minify: boolean;
+  readonly sourceMap: boolean;
+  readonly sourcesContent: boolean;
+  readonly target: string;
+  readonly format: 'cjs';
+  /** The functions' NODE_OPTIONS: part of what a cold start pays for. */
+  readonly nodeOptions: string;
+}
+
+/**
+ * The credential providers the SDK's default chain imports only when there are no credentials in the
+ * environment; Lambda always sets them, so these never load there and need not be bundled.
+ */
+export const LAZY_CREDENTIAL_PROVIDERS: readonly string[] = [
+  '@aws-sdk/credential-provider-http',
+  '@aws-sdk/credential-provider-ini',
+  '@aws-sdk/credential-provider-login',
+  '@aws-sdk/credential-provider-process',
+  '@aws-sdk/credential-provider-sso',
+  '@aws-sdk/credential-provider-web-identity',
+  '@aws-sdk/nested-clients',
+  '@aws-sdk/token-providers',
+];
+
+export const PLANE_BUNDLING: PlaneBundling = {
+  externalModules: LAZY_CREDENTIAL_PROVIDERS,
+  // The SDK's ES-module builds let esbuild keep only the commands and protocol a function uses; its
+  // CommonJS builds (and the runtime's copy) are whole clients, most of a cold start's parse time.
+  mainFields: ['module', 'main'],
+  minify: true,
+  sourceMap: true,
+  // Without sources the map is a third of the size; Node parses it at load under --enable-source-maps.
+  sourcesContent: false,
+  target: 'node24',
+  format: 'cjs',
+  nodeOptions: '--enable-source-maps',
+};

@@ -1,0 +1,36 @@
+import { builtinModules } from 'node:module';
+import { join, resolve } from 'node:path';
+import { build } from 'esbuild';
+import { describe, expect, it } from 'vitest';
+import { LAZY_CREDENTIAL_PROVIDERS, PLANE_BUNDLING } from '../../../infra/bundling.ts';
+import { PLANES } from '../../../infra/config.ts';
+
+const ROOT = resolve(import.meta.dirname, '../../..');
+const BUILTINS = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
+// Required inside a try by the S3 multi-region signer; absent, it falls back to the JS signer.
+const OPTIONAL = new Set(['@aws-sdk/signature-v4-crt']);
+
+describe('plane function bundles', () => {
+  it.each(PLANES)('%s: everything bundled but Node built-ins and the credential providers Lambda never loads', async (plane) => {
+    const out = await build({
+      entryPoints: [join(ROOT, 'functions', plane, 'handler.ts')],
+      bundle: true,
+      write: false,
+      metafile: true,
+      outfile: `${plane}.cjs`,
+      platform: 'node',
+      target: 'node20',
+      format: PLANE_BUNDLING.format,
+      mainFields: [...PLANE_BUNDLING.mainFields],
+      external: [...PLANE_BUNDLING.externalModules],
+      logLevel: 'silent',
+    });
+    const externals = new Set(Object.values(out.metafile.outputs).flatMap((o) => o.imports.filter((i) => i.external).map((i) => i.path)));
+    const unexpected = [...externals].filter((p) => !BUILTINS.has(p) && !LAZY_CREDENTIAL_PROVIDERS.includes(p) && !OPTIONAL.has(p));
+    expect(unexpected).toEqual([]);
+    // The SDK's ES-module build is what gets bundled (tree-shaken), not its CommonJS build.
+    const inputs = Object.keys(out.metafile.inputs);
+    expect(inputs.some((f) => f.includes('@aws-sdk/client-dynamodb/dist-es/') || f.includes('@aws-sdk/client-kinesis/dist-es/'))).toBe(true);
+    expect(inputs.filter((f) => f.includes('/dist-cjs/'))).toEqual([]);
+  });
+});
