@@ -41,6 +41,9 @@ class ReturnStats {
   private sinceRefresh = 0;
   private center = 0;
   private scale = 0;
+  /** The log return to the price last judged, so accepting that price does not take the log twice. */
+  private judgedPrice = NaN;
+  private judgedReturn = 0;
   lastPrice = NaN;
   streak = 0;
 
@@ -56,7 +59,7 @@ class ReturnStats {
   /** Robust z-score of moving to `price`; 0 for small moves and while there is too little history. */
   zScore(price: number, minReturn: number): number {
     if (this.count < this.minSamples || !(this.lastPrice > 0)) return 0;
-    const r = Math.log(price / this.lastPrice);
+    const r = this.logReturn(price);
     if (Math.abs(r) <= minReturn) return 0;
     if (this.sinceRefresh >= this.refreshEvery || this.scale === 0) this.refresh();
     if (this.scale === 0) return 0;
@@ -65,13 +68,22 @@ class ReturnStats {
 
   accept(price: number): void {
     if (this.lastPrice > 0) {
-      this.window[this.next] = Math.log(price / this.lastPrice);
+      this.window[this.next] = this.logReturn(price);
       this.next = this.next + 1 === this.window.length ? 0 : this.next + 1;
       if (this.count < this.window.length) this.count++;
       this.sinceRefresh++;
     }
     this.lastPrice = price;
+    this.judgedPrice = NaN;
     this.streak = 0;
+  }
+
+  private logReturn(price: number): number {
+    if (price !== this.judgedPrice) {
+      this.judgedPrice = price;
+      this.judgedReturn = Math.log(price / this.lastPrice);
+    }
+    return this.judgedReturn;
   }
 
   private refresh(): void {

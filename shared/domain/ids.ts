@@ -14,8 +14,23 @@ export function clientOrderId(decision: {
   /** Distinguishes several decisions a strategy makes at the same instant for the same symbol. */
   seq?: number;
 }): string {
-  const key = `${decision.accountId}|${decision.strategyId}|${decision.symbol}|${decision.ts}|${decision.side}|${decision.qty}|${decision.seq ?? 0}`;
-  return 'ap-' + hash128Hex(key).slice(0, 29);
+  // The hash of `accountId|strategyId|symbol|ts|side|qty|seq`, fed part by part: no key string is built.
+  hashBegin();
+  hashText(decision.accountId);
+  hashText('|');
+  hashText(decision.strategyId);
+  hashText('|');
+  hashText(decision.symbol);
+  hashText('|');
+  hashText(String(decision.ts));
+  hashText('|');
+  hashText(decision.side);
+  hashText('|');
+  hashText(String(decision.qty));
+  hashText('|');
+  hashText(String(decision.seq ?? 0));
+  hashEnd(ID_CODES, ID_PREFIX.length);
+  return String.fromCharCode.apply(null, ID_CODES);
 }
 
 export function execId(clientOrderId: string, fillSeq: number): string {
@@ -37,18 +52,30 @@ function avalanche(h: number): number {
   return h >>> 0;
 }
 
-const HEX_BYTE = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+const HEX_CODES = Array.from('0123456789abcdef', (ch) => ch.charCodeAt(0));
+const ID_PREFIX = 'ap-';
+/** Char codes of the id being made: the prefix, then the first 29 hex digits of the hash. */
+const ID_CODES = Array.from(ID_PREFIX.padEnd(32, '0'), (ch) => ch.charCodeAt(0));
+/** Char codes of a full 128-bit hash. */
+const HASH_CODES = new Array<number>(32).fill(0);
 
-function hex8(x: number): string {
-  return HEX_BYTE[(x >>> 24) & 255] + HEX_BYTE[(x >>> 16) & 255] + HEX_BYTE[(x >>> 8) & 255] + HEX_BYTE[x & 255];
+// Hash state: module-level so a hash runs without allocating (JS is single-threaded; hashes do not nest).
+let a = 0;
+let b = 0;
+let c = 0;
+let d = 0;
+let hashedLength = 0;
+
+function hashBegin(): void {
+  a = 0x6a09e667;
+  b = 0xbb67ae85 | 0;
+  c = 0x3c6ef372;
+  d = 0xa54ff53a | 0;
+  hashedLength = 0;
 }
 
-/** Four chained 32-bit lanes over the UTF-16 code units, then a cross-lane avalanche. */
-export function hash128Hex(text: string): string {
-  let a = 0x6a09e667;
-  let b = 0xbb67ae85;
-  let c = 0x3c6ef372;
-  let d = 0xa54ff53a;
+/** Four chained 32-bit lanes over the UTF-16 code units. */
+function hashText(text: string): void {
   for (let i = 0; i < text.length; i++) {
     const k = text.charCodeAt(i);
     a = Math.imul(a ^ k, M1);
@@ -60,7 +87,15 @@ export function hash128Hex(text: string): string {
     d = (Math.imul(d ^ k, M4) + c) | 0;
     d = (d << 19) | (d >>> 13);
   }
-  a = (a ^ text.length) | 0;
+  hashedLength += text.length;
+}
+
+/**
+ * Cross-lane avalanche, then the 128 bits as hex digit char codes into `out` from `at`, as many as
+ * fit: a string made from them at once is flat, with no pieces to join or slice.
+ */
+function hashEnd(out: number[], at: number): void {
+  a = (a ^ hashedLength) | 0;
   a = (a + b + c + d) | 0;
   b = (b + a) | 0;
   c = (c + a) | 0;
@@ -73,5 +108,22 @@ export function hash128Hex(text: string): string {
   b = (b + a) | 0;
   c = (c + a) | 0;
   d = (d + a) | 0;
-  return hex8(a) + hex8(b) + hex8(c) + hex8(d);
+  putHex(a, out, at);
+  putHex(b, out, at + 8);
+  putHex(c, out, at + 16);
+  putHex(d, out, at + 24);
+}
+
+function putHex(x: number, out: number[], at: number): void {
+  for (let i = at + 7; i >= at; i--) {
+    if (i < out.length) out[i] = HEX_CODES[x & 15];
+    x >>>= 4;
+  }
+}
+
+export function hash128Hex(text: string): string {
+  hashBegin();
+  hashText(text);
+  hashEnd(HASH_CODES, 0);
+  return String.fromCharCode.apply(null, HASH_CODES);
 }

@@ -108,8 +108,9 @@ export class OrderPlane {
   private readonly learnsOwnSlippage: boolean;
   private lastTs = 0;
   private readonly dedupWindow: number;
-  private readonly terminalIds: string[] = [];
-  private terminalHead = 0;
+  /** Finished orders, oldest first: forgetting one is then a single map operation. */
+  private readonly finished: (Order | undefined)[] = [];
+  private finishedHead = 0;
   private dedupHorizonTs = 0;
   private day = -1;
 
@@ -138,17 +139,16 @@ export class OrderPlane {
   private record(order: Order): void {
     this.orders.set(order.clientOrderId, order);
     if (!isTerminal(order.status)) return;
-    this.terminalIds.push(order.clientOrderId);
-    if (this.terminalIds.length - this.terminalHead <= this.dedupWindow) return;
-    const evicted = this.orders.get(this.terminalIds[this.terminalHead]);
-    this.terminalIds[this.terminalHead++] = '';
-    if (evicted) {
-      this.orders.delete(evicted.clientOrderId);
-      if (evicted.createdTs > this.dedupHorizonTs) this.dedupHorizonTs = evicted.createdTs;
-    }
-    if (this.terminalHead > 4096 && this.terminalHead * 2 > this.terminalIds.length) {
-      this.terminalIds.splice(0, this.terminalHead);
-      this.terminalHead = 0;
+    // A finished order never changes again, so the one queued is the one the map holds.
+    this.finished.push(order);
+    if (this.finished.length - this.finishedHead <= this.dedupWindow) return;
+    const evicted = this.finished[this.finishedHead] as Order;
+    this.finished[this.finishedHead++] = undefined;
+    this.orders.delete(evicted.clientOrderId);
+    if (evicted.createdTs > this.dedupHorizonTs) this.dedupHorizonTs = evicted.createdTs;
+    if (this.finishedHead > 4096 && this.finishedHead * 2 > this.finished.length) {
+      this.finished.splice(0, this.finishedHead);
+      this.finishedHead = 0;
     }
   }
 
@@ -300,8 +300,8 @@ export class OrderPlane {
       throw new ValidationError('ACCOUNT_MISMATCH', `snapshot is for account ${s.accountId}, this plane is ${this.opts.accountId}`, 'OrderPlane.restore');
     }
     this.orders.clear();
-    this.terminalIds.length = 0;
-    this.terminalHead = 0;
+    this.finished.length = 0;
+    this.finishedHead = 0;
     this.dedupHorizonTs = s.dedupHorizonTs;
     for (const o of s.orders) this.record(o);
     this.pf = Portfolio.fromState(s.portfolio, (sym) => this.opts.instrument(sym).multiplier);
