@@ -32,7 +32,14 @@ export function createOrderApp(opts: OrderAppOptions, deps: OrderAppDeps) {
   if (!(opts.leaseMs > 0)) throw new ConfigError(`order app: leaseMs must be > 0, got ${opts.leaseMs}`);
   if (!(opts.initialCash > 0)) throw new ConfigError(`order app: initialCash must be > 0, got ${opts.initialCash}`);
   const now = opts.now ?? Date.now;
-  const exposureLimits: ExposureLimits = { maxPositionQty: opts.limits.maxPositionQty, maxGrossExposure: opts.limits.maxGrossExposure };
+  // Limits that span orders are enforced by the store, atomically across every container.
+  const exposureLimits: ExposureLimits = {
+    maxPositionQty: opts.limits.maxPositionQty,
+    maxGrossExposure: opts.limits.maxGrossExposure,
+    maxNetExposure: opts.limits.maxNetExposure,
+    maxDailyLoss: opts.limits.maxDailyLoss,
+    reducingAtLossFraction: opts.limits.reducingAtLossFraction,
+  };
   // Lambda cannot keep working orders between invocations: fill against the decision-time quote or not at all.
   const broker: PaperBrokerOptions = { fillModel: 'quote', latencyUs: 0 };
   const { store, obs } = deps;
@@ -79,7 +86,7 @@ export function createOrderApp(opts: OrderAppOptions, deps: OrderAppDeps) {
 
     if (claim.stage === 'claimed') {
       const reservation = await store.reserveExposure(
-        { accountId: intent.accountId, clientOrderId: intent.clientOrderId, symbol: intent.symbol, side: intent.side, qty: intent.qty, price: intent.limitPrice ?? intent.decisionPrice },
+        { accountId: intent.accountId, clientOrderId: intent.clientOrderId, symbol: intent.symbol, side: intent.side, qty: intent.qty, price: intent.limitPrice ?? intent.decisionPrice, ts: intent.ts },
         exposureLimits,
       );
       if (reservation.outcome === 'rejected') {

@@ -15,7 +15,7 @@ import { AuditEventSchema, FillSchema, OrderSchema, PositionSchema, SignalSchema
 import type { AuditEvent, Fill, Order, Position, Signal } from '../domain/index.ts';
 import { ConfigError, TransientError } from '../util/errors.ts';
 import { cancellationCodes, isConditionalCheckFailure, storeError } from './errors.ts';
-import { settleDeltas, type Reservation } from './exposure.ts';
+import { judgeReservation, pnlFloors, reducesPosition, settleDeltas, type Reservation } from './exposure.ts';
 import { SIGNAL_TTL_SECONDS, exposureAttr, key, padTs } from './keys.ts';
 import { applyFillToPosition } from './position.ts';
 import type {
@@ -145,6 +145,15 @@ export class DynamoStore implements Store {
                   ...versionCondition(version),
                 },
               },
+              {
+                Update: {
+                  TableName: this.table,
+                  Key: { pk, sk: key.dailyPnl(utcDay(fill.ts)) },
+                  UpdateExpression: 'SET #type = :type ADD pnl :pnl',
+                  ExpressionAttributeNames: { '#type': 'type' },
+                  ExpressionAttributeValues: { ':type': 'daily-pnl', ':pnl': position.realizedPnl - (current?.realizedPnl ?? 0) },
+                },
+              },
             ],
           }),
         );
@@ -181,42 +190,71 @@ export class DynamoStore implements Store {
 
   async reserveExposure(req: ReserveRequest, limits: ExposureLimits): Promise<ReserveOutcome> {
     const notional = req.qty * req.price;
-    const useAttr = req.side === 'buy' ? exposureAttr.long(req.symbol) : exposureAttr.short(req.symbol);
-    const resAttr = exposureAttr.reservation(req.clientOrderId);
-    const judge = (item: Item | undefined): ReserveOutcome | undefined => {
-      if (item?.[resAttr] !== undefined) return { outcome: 'already-reserved' };
-      const use = Number(item?.[useAttr] ?? 0) + req.qty;
-      if (use > limits.maxPositionQty) return { outcome: 'rejected', rule: 'MAX_POSITION_QTY', limit: limits.maxPositionQty, observed: use };
-      const gross = Number(item?.[exposureAttr.gross] ?? 0) + notional;
-      if (gross > limits.maxGrossExposure) return { outcome: 'rejected', rule: 'MAX_GROSS_EXPOSURE', limit: limits.maxGrossExposure, observed: gross };
-      return undefined;
+    const buy = req.side === 'buy';
+    const acctKey = { pk: key.account(req.accountId), sk: key.exposure };
+    const dayKey = { pk: key.account(req.accountId), sk: key.dailyPnl(utcDay(req.ts)) };
+    const names = {
+      '#res': exposureAttr.reservation(req.clientOrderId),
+      '#gross': exposureAttr.gross,
+      '#use': buy ? exposureAttr.long(req.symbol) : exposureAttr.short(req.symbol),
+      '#net': buy ? exposureAttr.netLong : exposureAttr.netShort,
     };
     // A missing counter counts as 0, so it may only pass when the order fits the limit on its own.
-    const usePart = req.qty <= limits.maxPositionQty ? '(attribute_not_exists(#use) OR #use <= :useMax)' : '#use <= :useMax';
-    const grossPart = notional <= limits.maxGrossExposure ? '(attribute_not_exists(#gross) OR #gross <= :grossMax)' : '#gross <= :grossMax';
+    const atMost = (attr: string, placeholder: string, fitsAlone: boolean) => (fitsAlone ? `(attribute_not_exists(${attr}) OR ${attr} <= ${placeholder})` : `${attr} <= ${placeholder}`);
+    const limitParts = [
+      atMost('#use', ':useMax', req.qty <= limits.maxPositionQty),
+      atMost('#gross', ':grossMax', notional <= limits.maxGrossExposure),
+      atMost('#net', ':netMax', notional <= limits.maxNetExposure),
+    ];
     const reservation: Reservation = { symbol: req.symbol, side: req.side, qty: req.qty, notional };
+    const floors = pnlFloors(limits);
+    let reducing = false;
     return this.raceLoop('reserveExposure', async () => {
-      const ok = await this.conditional('reserveExposure', () =>
-        this.doc.send(
-          new UpdateCommand({
-            TableName: this.table,
-            Key: { pk: key.account(req.accountId), sk: key.exposure },
-            UpdateExpression: 'SET #res = :res ADD #gross :notional, #use :qty',
-            ConditionExpression: `attribute_not_exists(#res) AND ${usePart} AND ${grossPart}`,
-            ExpressionAttributeNames: { '#res': resAttr, '#gross': exposureAttr.gross, '#use': useAttr },
-            ExpressionAttributeValues: {
-              ':res': reservation,
-              ':notional': notional,
-              ':qty': req.qty,
-              ':useMax': limits.maxPositionQty - req.qty,
-              ':grossMax': limits.maxGrossExposure - notional,
+      // Near the daily-loss limit only a reducing order may pass, and the exposure item must still say it reduces.
+      const parts = reducing ? [...limitParts, '#use <= :reduceMax'] : limitParts;
+      const transaction = new TransactWriteCommand({
+        TransactItems: [
+          {
+            Update: {
+              TableName: this.table,
+              Key: acctKey,
+              UpdateExpression: 'SET #res = :res ADD #gross :notional, #use :qty, #net :notional',
+              ConditionExpression: `attribute_not_exists(#res) AND ${parts.join(' AND ')}`,
+              ExpressionAttributeNames: names,
+              ExpressionAttributeValues: {
+                ':res': reservation,
+                ':notional': notional,
+                ':qty': req.qty,
+                ':useMax': limits.maxPositionQty - req.qty,
+                ':grossMax': limits.maxGrossExposure - notional,
+                ':netMax': limits.maxNetExposure - notional,
+                ...(reducing ? { ':reduceMax': -req.qty } : {}),
+              },
             },
-          }),
-        ),
-      );
-      if (ok) return { outcome: 'reserved' } as const;
-      // Find out which condition failed; if none does any more, a settle freed room meanwhile: try again.
-      return judge(await this.getItem('reserveExposure', key.account(req.accountId), key.exposure)) ?? RACE;
+          },
+          {
+            ConditionCheck: {
+              TableName: this.table,
+              Key: dayKey,
+              ConditionExpression: 'attribute_not_exists(pnl) OR pnl > :floor',
+              ExpressionAttributeValues: { ':floor': reducing ? floors.halt : floors.reduce },
+            },
+          },
+        ],
+      });
+      try {
+        await this.doc.send(transaction);
+        return { outcome: 'reserved' } as const;
+      } catch (err) {
+        const codes = cancellationCodes(err);
+        if (!codes || !codes.every((c) => c === 'None' || c === 'ConditionalCheckFailed' || c === 'TransactionConflict')) throw storeError('reserveExposure', err);
+      }
+      // Find out which condition failed; if none does any more, the state moved meanwhile: try again.
+      const [item, dayPnl] = await Promise.all([this.getItem('reserveExposure', acctKey.pk, acctKey.sk), this.readDailyPnl('reserveExposure', dayKey.pk, dayKey.sk)]);
+      const use = Number(item?.[names['#use']] ?? 0);
+      reducing = reducesPosition(req, use);
+      const state = { reserved: item?.[names['#res']] !== undefined, use, grossUse: Number(item?.[names['#gross']] ?? 0), netUse: Number(item?.[names['#net']] ?? 0), dayPnl };
+      return judgeReservation(req, limits, state) ?? RACE;
     });
   }
 
@@ -239,7 +277,7 @@ export class DynamoStore implements Store {
           new UpdateCommand({
             TableName: this.table,
             Key: { pk: key.account(req.accountId), sk: key.exposure },
-            UpdateExpression: 'SET #fq = :fq, #fn = :fn, #ver = :nextVer REMOVE #res ADD #gross :dGross, #long :dLong, #short :dShort',
+            UpdateExpression: 'SET #fq = :fq, #fn = :fn, #ver = :nextVer REMOVE #res ADD #gross :dGross, #long :dLong, #short :dShort, #netLong :dNetLong, #netShort :dNetShort',
             ConditionExpression: `attribute_exists(#res) AND ${version === 0 ? 'attribute_not_exists(#ver)' : '#ver = :ver'}`,
             ExpressionAttributeNames: {
               '#res': resAttr,
@@ -249,6 +287,8 @@ export class DynamoStore implements Store {
               '#gross': exposureAttr.gross,
               '#long': exposureAttr.long(sym),
               '#short': exposureAttr.short(sym),
+              '#netLong': exposureAttr.netLong,
+              '#netShort': exposureAttr.netShort,
             },
             ExpressionAttributeValues: {
               ':fq': d.newFilledQty,
@@ -257,6 +297,8 @@ export class DynamoStore implements Store {
               ':dGross': d.dGross,
               ':dLong': d.dLong,
               ':dShort': d.dShort,
+              ':dNetLong': d.dNetLong,
+              ':dNetShort': d.dNetShort,
               ...(version === 0 ? {} : { ':ver': version }),
             },
           }),
@@ -281,7 +323,17 @@ export class DynamoStore implements Store {
       else if (kind === 'fq') symbols[rest] = { ...sym(rest), filledQty: Number(value) };
       else if (kind === 'fn') symbols[rest] = { ...sym(rest), filledNotional: Number(value) };
     }
-    return { grossUse: Number(item[exposureAttr.gross] ?? 0), symbols, openReservations };
+    return {
+      grossUse: Number(item[exposureAttr.gross] ?? 0),
+      netLongUse: Number(item[exposureAttr.netLong] ?? 0),
+      netShortUse: Number(item[exposureAttr.netShort] ?? 0),
+      symbols,
+      openReservations,
+    };
+  }
+
+  async getDailyPnl(accountId: string, day: number): Promise<number> {
+    return this.readDailyPnl('getDailyPnl', key.account(accountId), key.dailyPnl(day));
   }
 
   async putSignal(signal: Signal): Promise<void> {
@@ -448,6 +500,10 @@ export class DynamoStore implements Store {
   private readOrder(item: Item): StoredOrder {
     const where = `store:${String(item.pk)}/${String(item.sk)}`;
     return { order: parseOrThrow(OrderSchema, item.data, where), stage: parseOrThrow(OrderStageSchema, item.stage, `${where}.stage`) };
+  }
+
+  private async readDailyPnl(op: string, pk: string, sk: string): Promise<number> {
+    return Number((await this.getItem(op, pk, sk))?.pnl ?? 0);
   }
 
   private async getItem(op: string, pk: string, sk: string): Promise<Item | undefined> {

@@ -10,6 +10,8 @@ export const key = {
   positionPrefix: 'POS#',
   position: (symbol: string) => `POS#${symbol}`,
   exposure: 'EXPOSURE',
+  /** Realised PnL net of fees of one UTC day (utcDay number), for the daily-loss limit. */
+  dailyPnl: (day: number) => `PNL#${day}`,
   riskLimits: 'RISK_LIMITS',
   signals: (strategyId: string, symbol: string) => `SIGNAL#${strategyId}#${symbol}`,
   backtest: (runId: string) => `BACKTEST#${runId}`,
@@ -28,6 +30,8 @@ export const key = {
 /** Per-symbol and per-reservation attribute names on the account's exposure item. */
 export const exposureAttr = {
   gross: 'grossUse',
+  netLong: 'netLongUse',
+  netShort: 'netShortUse',
   long: (symbol: string) => `long#${symbol}`,
   short: (symbol: string) => `short#${symbol}`,
   filledQty: (symbol: string) => `fq#${symbol}`,

@@ -1,6 +1,6 @@
 /** In-memory Store with the same outcomes as the DynamoDB one: for unit tests and local runs. */
-import type { AuditEvent, Fill, Order, Position, Signal } from '../domain/index.ts';
-import { settleDeltas, ZERO_SYMBOL_EXPOSURE, type Reservation } from './exposure.ts';
+import { utcDay, type AuditEvent, type Fill, type Order, type Position, type Signal } from '../domain/index.ts';
+import { judgeReservation, settleDeltas, ZERO_SYMBOL_EXPOSURE, type Reservation } from './exposure.ts';
 import { applyFillToPosition } from './position.ts';
 import type {
   ClaimOptions,
@@ -29,6 +29,8 @@ interface OrderRecord extends StoredOrder {
 
 interface AccountExposure {
   grossUse: number;
+  netLongUse: number;
+  netShortUse: number;
   symbols: Map<string, SymbolExposure>;
   reservations: Map<string, Reservation>;
 }
@@ -41,6 +43,7 @@ export class MemoryStore implements Store {
   private readonly fills = new Map<string, Fill>();
   private readonly positions = new Map<string, Position>();
   private readonly exposure = new Map<string, AccountExposure>();
+  private readonly dailyPnl = new Map<string, number>();
   private readonly signals = new Map<string, Signal[]>();
   private readonly backtests = new Map<string, BacktestSummary>();
   private readonly audit = new Map<string, Map<string, AuditEvent>>();
@@ -77,9 +80,12 @@ export class MemoryStore implements Store {
     const id = `${fill.accountId}|${fill.clientOrderId}|${fill.execId}`;
     if (this.fills.has(id)) return { outcome: 'duplicate' };
     const posId = `${fill.accountId}|${fill.symbol}`;
-    const position = applyFillToPosition(this.positions.get(posId), fill);
+    const before = this.positions.get(posId);
+    const position = applyFillToPosition(before, fill);
     this.fills.set(id, clone(fill));
     this.positions.set(posId, position);
+    const dayId = `${fill.accountId}|${utcDay(fill.ts)}`;
+    this.dailyPnl.set(dayId, (this.dailyPnl.get(dayId) ?? 0) + position.realizedPnl - (before?.realizedPnl ?? 0));
     return { outcome: 'recorded', position: clone(position) };
   }
 
@@ -99,7 +105,7 @@ export class MemoryStore implements Store {
   private account(accountId: string): AccountExposure {
     let acct = this.exposure.get(accountId);
     if (!acct) {
-      acct = { grossUse: 0, symbols: new Map(), reservations: new Map() };
+      acct = { grossUse: 0, netLongUse: 0, netShortUse: 0, symbols: new Map(), reservations: new Map() };
       this.exposure.set(accountId, acct);
     }
     return acct;
@@ -107,17 +113,21 @@ export class MemoryStore implements Store {
 
   async reserveExposure(req: ReserveRequest, limits: ExposureLimits): Promise<ReserveOutcome> {
     const acct = this.account(req.accountId);
-    if (acct.reservations.has(req.clientOrderId)) return { outcome: 'already-reserved' };
     const sym = acct.symbols.get(req.symbol) ?? ZERO_SYMBOL_EXPOSURE;
-    const use = req.side === 'buy' ? sym.longUse : sym.shortUse;
-    if (use + req.qty > limits.maxPositionQty) {
-      return { outcome: 'rejected', rule: 'MAX_POSITION_QTY', limit: limits.maxPositionQty, observed: use + req.qty };
-    }
+    const buy = req.side === 'buy';
+    const refused = judgeReservation(req, limits, {
+      reserved: acct.reservations.has(req.clientOrderId),
+      use: buy ? sym.longUse : sym.shortUse,
+      grossUse: acct.grossUse,
+      netUse: buy ? acct.netLongUse : acct.netShortUse,
+      // Read synchronously: no await between judging and applying, so concurrent calls cannot interleave.
+      dayPnl: this.dailyPnl.get(`${req.accountId}|${utcDay(req.ts)}`) ?? 0,
+    });
+    if (refused) return refused;
     const notional = req.qty * req.price;
-    if (acct.grossUse + notional > limits.maxGrossExposure) {
-      return { outcome: 'rejected', rule: 'MAX_GROSS_EXPOSURE', limit: limits.maxGrossExposure, observed: acct.grossUse + notional };
-    }
     acct.grossUse += notional;
+    if (buy) acct.netLongUse += notional;
+    else acct.netShortUse += notional;
     acct.symbols.set(req.symbol, {
       ...sym,
       longUse: sym.longUse + (req.side === 'buy' ? req.qty : 0),
@@ -134,6 +144,8 @@ export class MemoryStore implements Store {
     const sym = acct.symbols.get(res.symbol) ?? ZERO_SYMBOL_EXPOSURE;
     const d = settleDeltas(res, sym, req.filledQty, req.fillPrice);
     acct.grossUse += d.dGross;
+    acct.netLongUse += d.dNetLong;
+    acct.netShortUse += d.dNetShort;
     acct.symbols.set(res.symbol, {
       longUse: sym.longUse + d.dLong,
       shortUse: sym.shortUse + d.dShort,
@@ -146,7 +158,11 @@ export class MemoryStore implements Store {
 
   async getExposure(accountId: string): Promise<ExposureView> {
     const acct = this.account(accountId);
-    return { grossUse: acct.grossUse, symbols: Object.fromEntries(acct.symbols), openReservations: acct.reservations.size };
+    return { grossUse: acct.grossUse, netLongUse: acct.netLongUse, netShortUse: acct.netShortUse, symbols: Object.fromEntries(acct.symbols), openReservations: acct.reservations.size };
+  }
+
+  async getDailyPnl(accountId: string, day: number): Promise<number> {
+    return this.dailyPnl.get(`${accountId}|${day}`) ?? 0;
   }
 
   async putSignal(signal: Signal): Promise<void> {

@@ -36,6 +36,12 @@ export interface ExposureLimits {
   readonly maxPositionQty: number;
   /** Largest gross notional across symbols, counting every open reservation as filled. */
   readonly maxGrossExposure: number;
+  /** Largest |net notional| whichever of the open reservations fill. */
+  readonly maxNetExposure: number;
+  /** Loss of the UTC day (realised PnL net of fees) at which every order is refused. */
+  readonly maxDailyLoss: number;
+  /** From this fraction of maxDailyLoss on, only orders that shrink a position pass. */
+  readonly reducingAtLossFraction: number;
 }
 
 export interface ReserveRequest {
@@ -46,6 +52,8 @@ export interface ReserveRequest {
   readonly qty: number;
   /** Reference price for the reserved notional (decision or limit price). */
   readonly price: number;
+  /** Event time (epoch µs): picks the UTC day whose loss counts. */
+  readonly ts: number;
 }
 
 export type ReserveOutcome =
@@ -54,7 +62,7 @@ export type ReserveOutcome =
   | { readonly outcome: 'already-reserved' }
   | {
       readonly outcome: 'rejected';
-      readonly rule: 'MAX_POSITION_QTY' | 'MAX_GROSS_EXPOSURE';
+      readonly rule: 'MAX_POSITION_QTY' | 'MAX_GROSS_EXPOSURE' | 'MAX_NET_EXPOSURE' | 'MAX_DAILY_LOSS' | 'REDUCE_ONLY';
       readonly limit: number;
       /** What the usage would have become with this order. */
       readonly observed: number;
@@ -84,6 +92,10 @@ export interface SymbolExposure {
 export interface ExposureView {
   /** Filled gross notional plus every open reservation's notional. */
   readonly grossUse: number;
+  /** Filled net notional plus open buy notional: the net exposure if every buy fills and no sell does. */
+  readonly netLongUse: number;
+  /** Minus the filled net notional plus open sell notional. */
+  readonly netShortUse: number;
   readonly symbols: Readonly<Record<string, SymbolExposure>>;
   readonly openReservations: number;
 }
@@ -114,17 +126,22 @@ export interface Store {
   saveOrder(order: Order, stage: OrderStage): Promise<void>;
   getOrder(accountId: string, clientOrderId: string): Promise<StoredOrder | undefined>;
 
-  /** Stores a fill once (by execId) and applies it to the position in the same transaction. */
+  /** Stores a fill once (by execId), applying it to the position and the day's PnL in the same transaction. */
   recordFill(fill: Fill): Promise<RecordFillOutcome>;
   listFills(accountId: string, clientOrderId: string): Promise<Fill[]>;
   getPosition(accountId: string, symbol: string): Promise<Position | undefined>;
   listPositions(accountId: string): Promise<Position[]>;
 
-  /** Atomically reserves worst-case exposure; concurrent reservations can never breach the limits. */
+  /**
+   * Atomically reserves worst-case exposure against the position, gross and net limits and the day's
+   * loss; concurrent reservations (from any number of processes) can never breach them.
+   */
   reserveExposure(req: ReserveRequest, limits: ExposureLimits): Promise<ReserveOutcome>;
   /** Turns a reservation into filled exposure (or releases it when nothing filled). Idempotent. */
   settleExposure(req: SettleRequest): Promise<SettleOutcome>;
   getExposure(accountId: string): Promise<ExposureView>;
+  /** Realised PnL net of fees of the fills of one UTC day (utcDay of the fill time); 0 when none. */
+  getDailyPnl(accountId: string, day: number): Promise<number>;
 
   putSignal(signal: Signal): Promise<void>;
   listSignals(strategyId: string, symbol: string): Promise<Signal[]>;

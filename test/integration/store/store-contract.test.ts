@@ -53,6 +53,9 @@ function fill(o: Order, seq: number, side: 'buy' | 'sell', qty: number, price: n
   };
 }
 
+/** Limits that never bind, for tests about the others. */
+const LOOSE = { maxPositionQty: 1e9, maxGrossExposure: 1e12, maxNetExposure: 1e12, maxDailyLoss: 1e12, reducingAtLossFraction: 0.8 };
+
 const implementations: [string, () => Promise<Store>][] = [
   ['MemoryStore', async () => new MemoryStore()],
   ['DynamoStore on DynamoDB Local', async () => new DynamoStore({ tableName: await ddb.createTable(), client: ddb.client })],
@@ -101,10 +104,10 @@ describe.each(implementations)('%s', (_name, makeStore) => {
 
   it('never lets 200 concurrent conflicting reservations breach the position limit', async () => {
     const store = await makeStore();
-    const limits = { maxPositionQty: 37, maxGrossExposure: 1e12 };
+    const limits = { ...LOOSE, maxPositionQty: 37 };
     const outcomes = await Promise.all(
       Array.from({ length: 200 }, (_, i) =>
-        store.reserveExposure({ accountId: 'acct', clientOrderId: `cid-conc-${i}`, symbol: 'BTC', side: 'buy', qty: 1, price: 100 }, limits),
+        store.reserveExposure({ accountId: 'acct', clientOrderId: `cid-conc-${i}`, symbol: 'BTC', side: 'buy', qty: 1, price: 100, ts: T0 }, limits),
       ),
     );
     const reserved = outcomes.filter((o) => o.outcome === 'reserved').length;
@@ -118,10 +121,10 @@ describe.each(implementations)('%s', (_name, makeStore) => {
 
   it('never lets concurrent reservations across symbols breach the gross limit', async () => {
     const store = await makeStore();
-    const limits = { maxPositionQty: 1e9, maxGrossExposure: 10_000 };
+    const limits = { ...LOOSE, maxGrossExposure: 10_000 };
     const outcomes = await Promise.all(
       Array.from({ length: 60 }, (_, i) =>
-        store.reserveExposure({ accountId: 'acct', clientOrderId: `cid-gross-${i}`, symbol: `S${i % 7}`, side: i % 2 ? 'buy' : 'sell', qty: 3, price: 100 }, limits),
+        store.reserveExposure({ accountId: 'acct', clientOrderId: `cid-gross-${i}`, symbol: `S${i % 7}`, side: i % 2 ? 'buy' : 'sell', qty: 3, price: 100, ts: T0 }, limits),
       ),
     );
     expect(outcomes.filter((o) => o.outcome === 'reserved')).toHaveLength(33);
@@ -132,16 +135,16 @@ describe.each(implementations)('%s', (_name, makeStore) => {
 
   it('rejects an order larger than a limit on its own, even on a fresh account', async () => {
     const store = await makeStore();
-    const r = await store.reserveExposure({ accountId: 'fresh', clientOrderId: 'cid-big-1', symbol: 'BTC', side: 'sell', qty: 11, price: 1 }, { maxPositionQty: 10, maxGrossExposure: 1e9 });
+    const r = await store.reserveExposure({ accountId: 'fresh', clientOrderId: 'cid-big-1', symbol: 'BTC', side: 'sell', qty: 11, price: 1, ts: T0 }, { ...LOOSE, maxPositionQty: 10 });
     expect(r).toEqual({ outcome: 'rejected', rule: 'MAX_POSITION_QTY', limit: 10, observed: 11 });
-    const g = await store.reserveExposure({ accountId: 'fresh', clientOrderId: 'cid-big-2', symbol: 'BTC', side: 'buy', qty: 1, price: 500 }, { maxPositionQty: 10, maxGrossExposure: 400 });
+    const g = await store.reserveExposure({ accountId: 'fresh', clientOrderId: 'cid-big-2', symbol: 'BTC', side: 'buy', qty: 1, price: 500, ts: T0 }, { ...LOOSE, maxPositionQty: 10, maxGrossExposure: 400 });
     expect(g).toEqual({ outcome: 'rejected', rule: 'MAX_GROSS_EXPOSURE', limit: 400, observed: 500 });
   });
 
   it('reserves once per clientOrderId, and settle/release free exactly what was reserved', async () => {
     const store = await makeStore();
-    const limits = { maxPositionQty: 10, maxGrossExposure: 1e9 };
-    const req = { accountId: 'acct', clientOrderId: 'cid-settle-1', symbol: 'ETH', side: 'buy' as const, qty: 6, price: 10 };
+    const limits = { ...LOOSE, maxPositionQty: 10 };
+    const req = { accountId: 'acct', clientOrderId: 'cid-settle-1', symbol: 'ETH', side: 'buy' as const, qty: 6, price: 10, ts: T0 };
     expect(await store.reserveExposure(req, limits)).toEqual({ outcome: 'reserved' });
     expect(await store.reserveExposure(req, limits)).toEqual({ outcome: 'already-reserved' });
     expect((await store.reserveExposure({ ...req, clientOrderId: 'cid-settle-2' }, limits)).outcome).toBe('rejected');
@@ -152,6 +155,7 @@ describe.each(implementations)('%s', (_name, makeStore) => {
     let view = await store.getExposure('acct');
     expect(view.symbols.ETH).toEqual({ longUse: 4, shortUse: -4, filledQty: 4, filledNotional: 48 });
     expect(view.grossUse).toBe(48);
+    expect([view.netLongUse, view.netShortUse]).toEqual([48, -48]);
 
     expect((await store.reserveExposure({ ...req, clientOrderId: 'cid-settle-3' }, limits)).outcome).toBe('reserved');
     expect(await store.settleExposure({ accountId: 'acct', clientOrderId: 'cid-settle-3', filledQty: 0, fillPrice: 0 })).toBe('settled');
@@ -161,6 +165,67 @@ describe.each(implementations)('%s', (_name, makeStore) => {
     expect(view.openReservations).toBe(0);
     // A short may go as far as the limit below zero: 14 = 4 to flatten + 10 short.
     expect((await store.reserveExposure({ ...req, clientOrderId: 'cid-settle-4', side: 'sell', qty: 14 }, limits)).outcome).toBe('reserved');
+  });
+
+  it('never lets concurrent reservations breach the net limit, whichever of them fill', async () => {
+    const store = await makeStore();
+    const limits = { ...LOOSE, maxNetExposure: 1_000 };
+    // 40 buys and 40 sells of 100 each across symbols: a sell does not make room for a buy, since it may never fill.
+    const outcomes = await Promise.all(
+      Array.from({ length: 80 }, (_, i) =>
+        store.reserveExposure({ accountId: 'acct', clientOrderId: `cid-net-${i}`, symbol: `S${i % 5}`, side: i % 2 ? 'buy' : 'sell', qty: 1, price: 100, ts: T0 }, limits),
+      ),
+    );
+    const reserved = (side: number) => outcomes.filter((o, i) => i % 2 === side && o.outcome === 'reserved').length;
+    expect([reserved(1), reserved(0)]).toEqual([10, 10]);
+    expect(outcomes.filter((o) => o.outcome === 'rejected' && o.rule === 'MAX_NET_EXPOSURE')).toHaveLength(60);
+    const view = await store.getExposure('acct');
+    expect([view.netLongUse, view.netShortUse]).toEqual([1_000, 1_000]);
+
+    // Once a sell fills, the account is net short by its notional: buys up to the limit above that fit again.
+    const sold = outcomes.findIndex((o, i) => i % 2 === 0 && o.outcome === 'reserved');
+    expect(await store.settleExposure({ accountId: 'acct', clientOrderId: `cid-net-${sold}`, filledQty: 1, fillPrice: 100 })).toBe('settled');
+    const after = await store.getExposure('acct');
+    expect([after.netLongUse, after.netShortUse]).toEqual([900, 1_000]);
+    expect((await store.reserveExposure({ accountId: 'acct', clientOrderId: 'cid-net-x', symbol: `S${sold % 5}`, side: 'buy', qty: 1, price: 100, ts: T0 }, limits)).outcome).toBe('reserved');
+  });
+
+  it('sums the day’s realised PnL net of fees, and halts then reduces-only by the daily-loss limit', async () => {
+    const store = await makeStore();
+    const o = order(70);
+    // Long 10 at 100, sold at 94: -60 realised, minus two 0.5 fees.
+    await store.recordFill(fill(o, 1, 'buy', 10, 100));
+    await store.recordFill(fill(o, 2, 'sell', 10, 94));
+    await store.recordFill(fill(o, 2, 'sell', 10, 94));
+    const day = Math.floor(T0 / 86_400_000_000);
+    expect(await store.getDailyPnl('acct', day)).toBeCloseTo(-61, 9);
+    expect(await store.getDailyPnl('acct', day + 1)).toBe(0);
+
+    const req = { accountId: 'acct', symbol: 'BTC', side: 'buy' as const, qty: 1, price: 100, ts: T0 };
+    // Loss 61 of 100 is past the 0.5 reducing mark: a flat account may only reduce, so nothing opens.
+    const reducing = { ...LOOSE, maxDailyLoss: 100, reducingAtLossFraction: 0.5 };
+    expect(await store.reserveExposure({ ...req, clientOrderId: 'cid-loss-1' }, reducing)).toEqual({ outcome: 'rejected', rule: 'REDUCE_ONLY', limit: 50, observed: 61 });
+    // The next UTC day starts again from zero.
+    expect((await store.reserveExposure({ ...req, clientOrderId: 'cid-loss-2', ts: T0 + 86_400_000_000 }, reducing)).outcome).toBe('reserved');
+    const halted = { ...LOOSE, maxDailyLoss: 60, reducingAtLossFraction: 0.5 };
+    expect(await store.reserveExposure({ ...req, clientOrderId: 'cid-loss-3' }, halted)).toEqual({ outcome: 'rejected', rule: 'MAX_DAILY_LOSS', limit: 60, observed: 61 });
+  });
+
+  it('lets only position-reducing orders through near the daily-loss limit, counting open orders', async () => {
+    const store = await makeStore();
+    const o = order(80);
+    await store.recordFill(fill(o, 1, 'buy', 3, 100));
+    await store.recordFill(fill(o, 2, 'sell', 1, 40));
+    const limits = { ...LOOSE, maxDailyLoss: 100, reducingAtLossFraction: 0.5 };
+    const base = { accountId: 'acct', symbol: 'BTC', qty: 1, price: 40, ts: T0 };
+    // Long 2 (the exposure item holds the filled position once settled).
+    await store.reserveExposure({ ...base, clientOrderId: 'cid-long', side: 'buy', qty: 2 }, LOOSE);
+    await store.settleExposure({ accountId: 'acct', clientOrderId: 'cid-long', filledQty: 2, fillPrice: 40 });
+    const outcomes = await Promise.all(Array.from({ length: 6 }, (_, i) => store.reserveExposure({ ...base, clientOrderId: `cid-red-${i}`, side: 'sell' }, limits)));
+    // Two sells of 1 flatten the long 2; a third could flip it short, which is not reducing.
+    expect(outcomes.filter((r) => r.outcome === 'reserved')).toHaveLength(2);
+    expect(outcomes.filter((r) => r.outcome === 'rejected' && r.rule === 'REDUCE_ONLY')).toHaveLength(4);
+    expect((await store.reserveExposure({ ...base, clientOrderId: 'cid-red-buy', side: 'buy' }, limits)).outcome).toBe('rejected');
   });
 
   it('keeps the audit log append-only', async () => {
