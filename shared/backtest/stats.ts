@@ -298,8 +298,14 @@ export class PerformanceTracker {
 
     const signed = fill.side === 'buy' ? fill.qty : -fill.qty;
     const open = this.trades.get(fill.symbol);
-    if (open === undefined || open.qty === 0) {
+    if (open === undefined) {
       this.trades.set(fill.symbol, { qty: signed, avgPrice: fill.price, pnl: -fill.fee });
+      return;
+    }
+    if (open.qty === 0) {
+      open.qty = signed;
+      open.avgPrice = fill.price;
+      open.pnl = -fill.fee;
       return;
     }
     if (Math.sign(open.qty) === Math.sign(signed)) {

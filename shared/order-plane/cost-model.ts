@@ -65,6 +65,9 @@ export class OnlineCostModel implements CostEstimator {
   private readonly opts: CostModelOptions;
   private readonly fits = new Map<string, SymbolFit>();
   private readonly x = new Float64Array(3);
+  /** Scratch for the RLS step (one per fill): no arrays allocated on the fill path. */
+  private readonly gain = new Float64Array(3);
+  private readonly px = new Float64Array(3);
 
   constructor(opts: Partial<CostModelOptions> = {}) {
     this.opts = { ...DEFAULTS.costModel, ...opts };
@@ -108,8 +111,14 @@ export class OnlineCostModel implements CostEstimator {
     theta[1] += k1 * err;
     theta[2] += k2 * err;
     // P = (P - k (Px)') / lambda, kept symmetric.
-    const k = [k0, k1, k2];
-    const pxv = [px0, px1, px2];
+    const k = this.gain;
+    const pxv = this.px;
+    k[0] = k0;
+    k[1] = k1;
+    k[2] = k2;
+    pxv[0] = px0;
+    pxv[1] = px1;
+    pxv[2] = px2;
     let trace = 0;
     for (let i = 0; i < 3; i++) {
       for (let j = i; j < 3; j++) {

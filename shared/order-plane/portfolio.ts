@@ -132,12 +132,12 @@ export class Portfolio {
   }
 
   applyFill(fill: Fill): void {
-    const where = `fill ${fill.execId}`;
-    if (!(fill.qty > 0) || !Number.isFinite(fill.qty)) throw new ValidationError('INVALID_FILL', `qty ${fill.qty} must be a finite number > 0`, where);
-    if (!(fill.price > 0) || !Number.isFinite(fill.price)) throw new ValidationError('INVALID_FILL', `price ${fill.price} must be a finite number > 0`, where);
-    if (!Number.isFinite(fill.fee)) throw new ValidationError('INVALID_FILL', `fee ${fill.fee} must be finite`, where);
+    if (!(fill.qty > 0) || !Number.isFinite(fill.qty)) throw invalidFill(fill, `qty ${fill.qty} must be a finite number > 0`);
+    if (!(fill.price > 0) || !Number.isFinite(fill.price)) throw invalidFill(fill, `price ${fill.price} must be a finite number > 0`);
+    if (!Number.isFinite(fill.fee)) throw invalidFill(fill, `fee ${fill.fee} must be finite`);
     this.rollDay(fill.ts);
-    const p = this.positions.get(fill.symbol) ?? this.create(fill.symbol);
+    const last = this.lastMarked;
+    const p = last !== undefined && last.symbol === fill.symbol ? last : (this.positions.get(fill.symbol) ?? this.create(fill.symbol));
     const signed = fill.side === 'buy' ? fill.qty : -fill.qty;
     const m = p.multiplier;
 
@@ -247,4 +247,9 @@ export class Portfolio {
     this.realized = realized;
     this.feesPaid = fees;
   }
+}
+
+/** Built only when a fill is refused: the fill path stays free of string building. */
+function invalidFill(fill: Fill, message: string): ValidationError {
+  return new ValidationError('INVALID_FILL', message, `fill ${fill.execId}`);
 }

@@ -79,6 +79,8 @@ export class RiskEngine {
   private orderHead = 0;
   private orderCount = 0;
   private readonly auditTrail: AuditEvent[] = [];
+  /** check()'s post-trade figures, filled in place: eleven numbers per intent would otherwise be allocated. */
+  private readonly post = emptyPostTrade();
 
   constructor(limits: RiskLimits, opts: { accountId: string; instrument: (symbol: string) => Instrument }) {
     this.limits = limits;
@@ -139,7 +141,7 @@ export class RiskEngine {
     }
     if (this.restricted.has(intent.symbol)) return this.rejection(intent, 'RESTRICTED_SYMBOL', `${intent.symbol} is restricted`);
 
-    const post = this.postTrade(intent, view, inst, ctx.pendingSameSide ?? 0);
+    const post = this.fillPostTrade(this.post, intent, view, inst, ctx.pendingSameSide ?? 0);
     const reducing = isReducing(post.preQty, post.postQty);
     if (intent.reduceOnly && !reducing) {
       return this.rejection(intent, 'REDUCE_ONLY', `reduce-only ${intent.side} of ${intent.qty} would take the position from ${post.preQty} to ${post.postQty}`, Math.abs(post.preQty), Math.abs(post.postQty));
@@ -178,6 +180,10 @@ export class RiskEngine {
 
   /** The post-trade figures the limits are checked against (exposed so callers and tests can audit). */
   postTrade(intent: OrderIntent, view: RiskView, inst: Instrument, pendingSameSide = 0): PostTrade {
+    return this.fillPostTrade(emptyPostTrade(), intent, view, inst, pendingSameSide);
+  }
+
+  private fillPostTrade(out: PostTrade, intent: OrderIntent, view: RiskView, inst: Instrument, pendingSameSide: number): PostTrade {
     const last = view.lastPrice(intent.symbol);
     // Before the first market event for a symbol the decision price is the only price there is.
     const referencePrice = last > 0 ? last : intent.decisionPrice;
@@ -192,19 +198,18 @@ export class RiskEngine {
     const markedValue = preQty * (last > 0 ? last : 0) * m;
     const preGross = view.grossExposure() - Math.abs(markedValue) + Math.abs(preValue);
     const preNet = view.netExposure() - markedValue + preValue;
-    return {
-      referencePrice,
-      orderPrice,
-      preQty,
-      postQty,
-      orderNotional: intent.qty * Math.max(orderPrice, referencePrice) * m,
-      prePositionNotional: Math.abs(preValue),
-      postPositionNotional: Math.abs(postValue),
-      preGross,
-      postGross: preGross - Math.abs(preValue) + Math.abs(postValue),
-      preNet,
-      postNet: preNet - preValue + postValue,
-    };
+    out.referencePrice = referencePrice;
+    out.orderPrice = orderPrice;
+    out.preQty = preQty;
+    out.postQty = postQty;
+    out.orderNotional = intent.qty * Math.max(orderPrice, referencePrice) * m;
+    out.prePositionNotional = Math.abs(preValue);
+    out.postPositionNotional = Math.abs(postValue);
+    out.preGross = preGross;
+    out.postGross = preGross - Math.abs(preValue) + Math.abs(postValue);
+    out.preNet = preNet;
+    out.postNet = preNet - preValue + postValue;
+    return out;
   }
 
   /** Counts an accepted order towards the rate throttle. */
@@ -295,6 +300,10 @@ export class RiskEngine {
     this.auditTrail.push({ ts, actor, action: 'trading_state', entity: this.accountId, details: { from: this.current, to, reason } });
     this.current = to;
   }
+}
+
+function emptyPostTrade(): PostTrade {
+  return { referencePrice: 0, orderPrice: 0, preQty: 0, postQty: 0, orderNotional: 0, prePositionNotional: 0, postPositionNotional: 0, preGross: 0, postGross: 0, preNet: 0, postNet: 0 };
 }
 
 /** True when the trade shrinks the position towards zero without flipping it (or leaves it flat). */

@@ -50,28 +50,33 @@ export class PositionBook {
   private readonly closed: (string | undefined)[] = new Array<string | undefined>(RECENTLY_CLOSED);
   private closedNext = 0;
   private readonly closedSet = new Set<string>();
+  /** The holding last looked up: an order's intent and reports all name the same one, so this skips two map lookups. */
+  private lastStrategyId = '';
+  private lastSymbol = '';
+  private lastHolding: Holding | undefined;
 
   holding(strategyId: string, symbol: string): Holding {
-    let bySymbol = this.holdings.get(strategyId);
-    if (bySymbol === undefined) {
-      bySymbol = new Map();
-      this.holdings.set(strategyId, bySymbol);
-    }
-    let h = bySymbol.get(symbol);
+    let h = this.find(strategyId, symbol);
     if (h === undefined) {
+      let bySymbol = this.holdings.get(strategyId);
+      if (bySymbol === undefined) {
+        bySymbol = new Map();
+        this.holdings.set(strategyId, bySymbol);
+      }
       h = { position: 0, pendingBuy: 0, pendingSell: 0, lastTs: 0, seq: 0 };
       bySymbol.set(symbol, h);
+      this.cacheHolding(strategyId, symbol, h);
     }
     return h;
   }
 
   position(strategyId: string, symbol: string): number {
-    return this.holdings.get(strategyId)?.get(symbol)?.position ?? 0;
+    return this.find(strategyId, symbol)?.position ?? 0;
   }
 
   /** Position plus pending: what the book will hold once every open intent fills. */
   exposure(strategyId: string, symbol: string): number {
-    const h = this.holdings.get(strategyId)?.get(symbol);
+    const h = this.find(strategyId, symbol);
     return h === undefined ? 0 : h.position + h.pendingBuy - h.pendingSell;
   }
 
@@ -127,6 +132,7 @@ export class PositionBook {
   restore(raw: unknown): void {
     const snap = BookSnapshotSchema.parse(raw);
     this.holdings.clear();
+    this.lastHolding = undefined;
     this.open.clear();
     this.closed.fill(undefined);
     this.closedNext = 0;
@@ -135,6 +141,19 @@ export class PositionBook {
     for (const h of snap.holdings) Object.assign(this.holding(h.strategyId, h.symbol), { position: h.position, pendingBuy: h.pendingBuy, pendingSell: h.pendingSell, lastTs: h.lastTs, seq: h.seq });
     for (const o of snap.open) this.open.set(o.clientOrderId, { strategyId: o.strategyId, symbol: o.symbol, sign: o.sign, qty: o.qty, filled: o.filled });
     for (const id of snap.closed) this.remember(id);
+  }
+
+  private find(strategyId: string, symbol: string): Holding | undefined {
+    if (this.lastHolding !== undefined && strategyId === this.lastStrategyId && symbol === this.lastSymbol) return this.lastHolding;
+    const h = this.holdings.get(strategyId)?.get(symbol);
+    if (h !== undefined) this.cacheHolding(strategyId, symbol, h);
+    return h;
+  }
+
+  private cacheHolding(strategyId: string, symbol: string, h: Holding): void {
+    this.lastStrategyId = strategyId;
+    this.lastSymbol = symbol;
+    this.lastHolding = h;
   }
 
   private remember(clientOrderId: string): void {
