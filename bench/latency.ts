@@ -9,7 +9,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import * as hdr from 'hdr-histogram-js';
-import { NatsBus, applyNats, loadNatsConfig, subjects, encodeEnvelope, type PublishItem } from '../shared/bus/index.ts';
+import { NatsBus, applyNats, loadNatsConfig, subjects, decodeEnvelopes, encodeEnvelope, type PublishItem } from '../shared/bus/index.ts';
 import { makeEnvelope } from '../shared/domain/envelope.ts';
 import { syntheticBars } from '../shared/workers/replay.ts';
 import { startNatsServer } from '../test/helpers/nats-server.ts';
@@ -24,7 +24,9 @@ interface Phase {
 }
 
 function spawnWorker(kind: string, env: NodeJS.ProcessEnv): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', 'shared/workers/main.ts', kind], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  // BENCH_WORKER_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the workers under load.
+  const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  return spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'shared/workers/main.ts', kind], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
 }
 
 async function started(child: ChildProcess): Promise<void> {
@@ -73,6 +75,20 @@ export async function runLatencyBench(): Promise<Record<string, unknown>> {
       },
     });
 
+    // Where the time goes: tick -> canonical event out of the data worker, tick -> intent out of the strategy worker.
+    let stages = { events: newHistogram(), intents: newHistogram() };
+    const stageSub = (subject: string, h: () => hdr.Histogram) =>
+      bus.nc.subscribe(subject, {
+        callback: (_err, msg) => {
+          const t = now();
+          for (const e of decodeEnvelopes(msg.data, subject)) {
+            const t0 = e.envelope && sentAt.get(e.envelope.trace_id);
+            if (t0 !== undefined) h().recordValue(Math.max(1, Math.round((t - t0) * 1_000)));
+          }
+        },
+      });
+    const stageSubs = [stageSub('md.events.>', () => stages.events), stageSub('orders.intents.>', () => stages.intents)];
+
     const next = syntheticBars({ symbol: SYMBOL, startPrice: 100, seed: 7 });
     let seq = 0;
     const publishTicks = (n: number): void => {
@@ -85,7 +101,7 @@ export async function runLatencyBench(): Promise<Record<string, unknown>> {
         sentAt.set(trace, t);
         sentAtBarTs.set(bar.ts, t);
       }
-      void bus.publishBatch(items, { fireAndForget: true });
+      void bus.publishBatch(items, { fireAndForget: true, pack: true });
     };
 
     const drained = async (timeoutMs: number): Promise<number> => {
@@ -101,6 +117,7 @@ export async function runLatencyBench(): Promise<Record<string, unknown>> {
     const runPhase = async ({ rate, seconds }: Phase): Promise<Record<string, unknown>> => {
       histogram = newHistogram();
       decision = newHistogram();
+      stages = { events: newHistogram(), intents: newHistogram() };
       fills = 0;
       const total = rate * seconds;
       const startMs = Date.now();
@@ -127,6 +144,8 @@ export async function runLatencyBench(): Promise<Record<string, unknown>> {
         p999_ms: us(99.9),
         max_ms: histogram.maxValue / 1_000,
         decisionToFill: { p50_ms: decision.getValueAtPercentile(50) / 1_000, p99_ms: decision.getValueAtPercentile(99) / 1_000 },
+        tickToEvent: { p50_ms: stages.events.getValueAtPercentile(50) / 1_000, p99_ms: stages.events.getValueAtPercentile(99) / 1_000 },
+        tickToIntent: { p50_ms: stages.intents.getValueAtPercentile(50) / 1_000, p99_ms: stages.intents.getValueAtPercentile(99) / 1_000 },
       };
     };
 
@@ -148,6 +167,7 @@ export async function runLatencyBench(): Promise<Record<string, unknown>> {
     const backlog = await drained(120_000);
     const endToEndSeconds = (Date.now() - t0) / 1_000;
     sub.unsubscribe();
+    for (const s of stageSubs) s.unsubscribe();
 
     // Raw publish ceiling of the hot path alone (no consumers in the loop).
     const n = 200_000;

@@ -64,7 +64,7 @@ export function undecodableLetter(subject: string, text: string, err: unknown, r
     originSubject: subject,
     reason: errorMessage(err),
     code: err instanceof AlgoplanesError ? err.code : 'BAD_ENVELOPE',
-    where: subject,
+    where: err instanceof AlgoplanesError && err.where ? err.where : subject,
     redeliveries,
     original: text,
   };

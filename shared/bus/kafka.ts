@@ -4,16 +4,20 @@
  * (acks=all, one in-flight request); topics are provisioned by `algoplanes topics apply`, never
  * auto-created. Consumer groups play the durable role; "ack" commits the offset, "nak" retries the
  * message in place (Kafka has no per-message redelivery) so the partition's order is preserved.
+ * Packed publishes (the hot market stream) share Kafka messages exactly as they share NATS messages
+ * (pack.ts): one JSON array per subject between two cuts, split again on delivery.
  */
 import { Kafka, logLevel, type Consumer, type Producer, type KafkaMessage } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
 import type { Envelope } from '../domain/envelope.ts';
 import { ConfigError, TransientError, AlgoplanesError, errorMessage } from '../util/errors.ts';
-import { bytesToText, decodeEnvelope, encodeEnvelope } from './codec.ts';
-import { publishDeadLetter, runHandler, undecodableLetter } from './dlq.ts';
+import { decodeEnvelopes, encodeEnvelope } from './codec.ts';
+import { deliverInPlace } from './deliver.ts';
+import { publishDeadLetter } from './dlq.ts';
+import { TurnBatcher, writePacked, type PendingPublish } from './pack.ts';
 import { withRetry } from './retry.ts';
 import { kafkaAddress, familyOf, KAFKA_TOPICS, FAMILIES, escapeToken, type Family } from './subjects.ts';
-import type { Bus, BusMessage, MessageHandler, PublishItem, PublishOptions, SubscribeOptions, Subscription } from './types.ts';
+import type { BatchPublishOptions, Bus, MessageHandler, PublishItem, PublishOptions, SubscribeOptions, Subscription } from './types.ts';
 
 const APPLY_HINT = 'run `algoplanes topics apply` (provisions local/kafka/topics.json)';
 
@@ -39,6 +43,8 @@ export class KafkaBus implements Bus {
   readonly kafka: Kafka;
   private producer: Producer | undefined;
   private readonly subs = new Set<KafkaSubscription>();
+  private readonly packed = new TurnBatcher((batch) => this.send(batch));
+  private cuts = 0;
 
   constructor(private readonly opts: KafkaBusOptions) {
     // kafkajs' own retries are kept short: withRetry decides, on the error's `retriable` flag.
@@ -60,18 +66,36 @@ export class KafkaBus implements Bus {
   }
 
   async publish(subject: string, envelope: Envelope, opts: PublishOptions = {}): Promise<void> {
-    await this.publishBatch([{ subject, envelope, msgId: opts.msgId }]);
+    const msgID = opts.msgId ?? envelope.id;
+    // Kafka has no publish without an ack: a packed publish waits for its turn's sendBatch.
+    if (opts.pack) return this.packed.add({ subject, msgID, json: JSON.stringify(envelope), cut: this.cuts });
+    await this.send([{ subject, msgID, data: encodeEnvelope(envelope), cut: this.cuts }]);
   }
 
-  async publishBatch(items: readonly PublishItem[]): Promise<void> {
+  /** Ends the current packs: later packed publishes start new Kafka messages. */
+  cut(): void {
+    this.cuts++;
+  }
+
+  async publishBatch(items: readonly PublishItem[], opts: BatchPublishOptions = {}): Promise<void> {
     if (items.length === 0) return;
+    const pack = opts.pack === true;
+    const batch = items.map((it): PendingPublish => {
+      const msgID = it.msgId ?? it.envelope.id;
+      return pack ? { subject: it.subject, msgID, json: JSON.stringify(it.envelope), cut: this.cuts } : { subject: it.subject, msgID, data: encodeEnvelope(it.envelope), cut: this.cuts };
+    });
+    this.cut();
+    await this.send(batch);
+  }
+
+  private async send(batch: readonly PendingPublish[]): Promise<void> {
     const byTopic = new Map<string, { key: string; value: Buffer; headers: Record<string, string> }[]>();
-    for (const it of items) {
-      const { topic, key } = kafkaAddress(it.subject);
+    writePacked(batch, (subject, data, msgID) => {
+      const { topic, key } = kafkaAddress(subject);
       const list = byTopic.get(topic) ?? [];
-      list.push({ key, value: Buffer.from(encodeEnvelope(it.envelope)), headers: { 'msg-id': it.msgId ?? it.envelope.id, subject: it.subject } });
+      list.push({ key, value: Buffer.from(data.buffer, data.byteOffset, data.byteLength), headers: { 'msg-id': msgID, subject } });
       byTopic.set(topic, list);
-    }
+    });
     const producer = await this.getProducer();
     await withRetry(
       async () => {
@@ -161,41 +185,12 @@ class KafkaSubscription implements Subscription {
     const key = message.key?.toString() ?? '';
     if (this.keyFilter !== undefined && escapeToken(key || '_') !== this.keyFilter) return;
     const value = message.value ?? Buffer.alloc(0);
-    const where = `${topic}[${partition}]@${message.offset}`;
-    let envelope: Envelope;
-    try {
-      envelope = decodeEnvelope(value, where);
-    } catch (err) {
-      await this.bus.deadLetter(undecodableLetter(subject, bytesToText(value), err, 0));
-      return;
-    }
+    const elements = decodeEnvelopes(value, `${topic}[${partition}]@${message.offset}`);
     // nak = retry in place after a delay; the partition waits, keeping per-key order.
-    for (let redeliveries = 0; !this.stopped; redeliveries++) {
-      let outcome: 'ack' | 'nak' | 'term' | undefined;
-      let delay = 0;
-      const settle = (o: 'ack' | 'nak' | 'term') => {
-        if (outcome) throw new Error(`message ${where} settled twice`);
-        outcome = o;
-      };
-      const msg: BusMessage = {
-        subject,
-        envelope,
-        redeliveries,
-        seq: Number(message.offset),
-        get settled() {
-          return outcome !== undefined;
-        },
-        ack: () => settle('ack'),
-        nak: (delayMs = 0) => {
-          settle('nak');
-          delay = delayMs;
-        },
-        term: () => settle('term'),
-      };
-      await runHandler(this.handler, msg, (letter, traceId) => this.bus.deadLetter(letter, traceId));
-      if (outcome !== 'nak') return;
-      await new Promise((r) => setTimeout(r, delay));
-    }
+    const done = deliverInPlace({ subject, seq: Number(message.offset), redeliveries: 0, elements }, this.handler, this.bus.deadLetter, () => this.stopped);
+    // The outputs of this message form their own packs, so a redelivery re-packs them alike.
+    this.bus.cut();
+    await done;
   }
 
   async close(): Promise<void> {

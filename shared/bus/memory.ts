@@ -52,6 +52,8 @@ class MemorySubscription implements Subscription {
       envelope: p.envelope,
       redeliveries: p.redeliveries,
       seq: p.seq,
+      // In-process there is no wire message to share: packed publishes are delivered one by one.
+      index: 0,
       get settled() {
         return settled;
       },

@@ -1,8 +1,9 @@
 /**
  * NATS JetStream adapter. Reliable subjects are published through JetStream with a msgID (broker-side
  * dedup within the stream's duplicate_window); the hot market stream is published as core NATS
- * messages into the stream's subjects, batched and without waiting for per-message acks, which is
- * what lets it reach tens of thousands of messages per second. Consumers are durable pull consumers
+ * messages into the stream's subjects, without waiting for per-message acks, and packed: the
+ * envelopes published to one subject between two cuts travel as one wire message (a JSON array),
+ * so the broker stores, sources and delivers one message per batch of ticks, not one per tick. Consumers are durable pull consumers
  * provisioned by `algoplanes streams apply`, never created here. An explicit-ack consumer is acked per
  * message; an ack-all consumer (the market fan-outs) is acked cumulatively: messages settle locally in
  * delivery order and one ack of the newest settled message covers every earlier one.
@@ -10,10 +11,12 @@
 import { AckPolicy, connect, headers as natsHeaders, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg, type NatsConnection } from 'nats';
 import type { Envelope } from '../domain/envelope.ts';
 import { ConfigError, TransientError, errorMessage } from '../util/errors.ts';
-import { bytesToText, decodeEnvelope, encodeEnvelope } from './codec.ts';
-import { publishDeadLetter, runHandler, undecodableLetter } from './dlq.ts';
+import { decodeEnvelopes, encodeEnvelope } from './codec.ts';
+import { deliverInPlace, type WireMessage } from './deliver.ts';
+import { TurnBatcher, writePacked, type PendingPublish } from './pack.ts';
+import { publishDeadLetter, runHandler, type DeadLetter } from './dlq.ts';
 import { classify, withRetry } from './retry.ts';
-import type { Bus, BusMessage, MessageHandler, PublishItem, PublishOptions, SubscribeOptions, Subscription } from './types.ts';
+import type { BatchPublishOptions, Bus, BusMessage, MessageHandler, PublishItem, PublishOptions, SubscribeOptions, Subscription } from './types.ts';
 
 const APPLY_HINT = 'run `algoplanes streams apply` (provisions local/nats/streams/*.json and local/nats/consumers/*.json)';
 
@@ -28,7 +31,6 @@ function publishError(err: unknown, subject: string): Error {
 
 /** Longest a lazy publish waits for company. */
 const LAZY_WRITE_MS = 10;
-
 export interface NatsBusOptions {
   url: string;
   name: string;
@@ -42,8 +44,9 @@ export class NatsBus implements Bus {
   private readonly js: JetStreamClient;
   private readonly subs = new Set<NatsSubscription>();
   /** Hot-path publishes of this turn of the event loop, handed to the client together (one socket write, not one per message). */
-  private pending: { subject: string; data: Uint8Array; msgID: string }[] = [];
+  private pending: PendingPublish[] = [];
   private lazyTimer: NodeJS.Timeout | undefined;
+  private cuts = 0;
 
   private constructor(
     readonly nc: NatsConnection,
@@ -65,12 +68,16 @@ export class NatsBus implements Bus {
   }
 
   async publish(subject: string, envelope: Envelope, opts: PublishOptions = {}): Promise<void> {
-    const data = encodeEnvelope(envelope);
     const msgID = opts.msgId ?? envelope.id;
     if (opts.fireAndForget) {
-      this.corePublish(subject, data, msgID, opts.lazy);
+      this.queue(subject, envelope, msgID, opts.pack, opts.lazy);
       return;
     }
+    if (opts.pack) return this.packed.add({ subject, msgID, json: JSON.stringify(envelope), cut: this.cuts });
+    await this.jsPublish(subject, encodeEnvelope(envelope), msgID);
+  }
+
+  private async jsPublish(subject: string, data: Uint8Array, msgID: string): Promise<void> {
     await withRetry(
       async () => {
         try {
@@ -83,14 +90,30 @@ export class NatsBus implements Bus {
     );
   }
 
-  private corePublish(subject: string, data: Uint8Array, msgID: string, lazy = false): void {
+  /** The acked packs of one turn: one JetStream publish (and ack) per pack, all in flight together. */
+  private readonly packed = new TurnBatcher(async (batch) => {
+    const sends: Promise<void>[] = [];
+    writePacked(batch, (subject, data, msgID) => sends.push(this.jsPublish(subject, data, msgID)));
+    await Promise.all(sends);
+  });
+
+  private queue(subject: string, envelope: Envelope, msgID: string, pack = false, lazy = false): void {
+    this.corePublish(pack ? { subject, msgID, json: JSON.stringify(envelope), cut: this.cuts } : { subject, msgID, data: encodeEnvelope(envelope), cut: this.cuts }, lazy);
+  }
+
+  /** Ends the current packs: later packed publishes start new wire messages. */
+  cut(): void {
+    this.cuts++;
+  }
+
+  private corePublish(p: PendingPublish, lazy: boolean): void {
     if (lazy) this.lazyTimer ??= setTimeout(() => this.writePending(), LAZY_WRITE_MS);
     else if (this.pending.length === 0 || this.lazyTimer) {
       if (this.lazyTimer) clearTimeout(this.lazyTimer);
       this.lazyTimer = undefined;
       setImmediate(() => this.writePending());
     }
-    this.pending.push({ subject, data, msgID });
+    this.pending.push(p);
   }
 
   private writePending(): void {
@@ -99,20 +122,23 @@ export class NatsBus implements Bus {
     if (this.pending.length === 0) return;
     const batch = this.pending;
     this.pending = [];
-    for (const p of batch) {
+    writePacked(batch, (subject, data, msgID) => {
       const h = natsHeaders();
-      h.set('Nats-Msg-Id', p.msgID);
-      this.nc.publish(p.subject, p.data, { headers: h });
-    }
+      h.set('Nats-Msg-Id', msgID);
+      this.nc.publish(subject, data, { headers: h });
+    });
   }
 
-  async publishBatch(items: readonly PublishItem[], opts: { fireAndForget?: boolean } = {}): Promise<void> {
+  async publishBatch(items: readonly PublishItem[], opts: BatchPublishOptions = {}): Promise<void> {
     if (opts.fireAndForget) {
-      for (const it of items) this.corePublish(it.subject, encodeEnvelope(it.envelope), it.msgId ?? it.envelope.id);
+      for (const it of items) this.queue(it.subject, it.envelope, it.msgId ?? it.envelope.id, opts.pack);
+      this.cut();
       return;
     }
     // Pipelined: every publish is in flight before the first ack is awaited.
-    await Promise.all(items.map((it) => this.publish(it.subject, it.envelope, { msgId: it.msgId })));
+    const sent = Promise.all(items.map((it) => this.publish(it.subject, it.envelope, { msgId: it.msgId, pack: opts.pack })));
+    this.cut();
+    await sent;
   }
 
   /** Waits until the server has processed everything published so far (hot-path batches). */
@@ -204,45 +230,6 @@ class CumulativeAcks {
   }
 }
 
-/** A message of an ack-all consumer: settling only records the outcome (a class, not per-message closures: this is the hot path). */
-class LocallySettled implements BusMessage {
-  outcome: 'ack' | 'nak' | 'term' | undefined;
-  nakDelayMs = 0;
-  readonly subject: string;
-  readonly seq: number;
-
-  constructor(
-    m: JsMsg,
-    readonly envelope: Envelope,
-    readonly redeliveries: number,
-  ) {
-    this.subject = m.subject;
-    this.seq = m.seq;
-  }
-
-  get settled(): boolean {
-    return this.outcome !== undefined;
-  }
-
-  private settle(o: 'ack' | 'nak' | 'term'): void {
-    if (this.outcome) throw new Error(`message ${this.seq} on ${this.subject} settled twice`);
-    this.outcome = o;
-  }
-
-  ack(): void {
-    this.settle('ack');
-  }
-
-  nak(delayMs = 0): void {
-    this.settle('nak');
-    this.nakDelayMs = delayMs;
-  }
-
-  term(): void {
-    this.settle('term');
-  }
-}
-
 class NatsSubscription implements Subscription {
   readonly done: Promise<void>;
   private readonly inFlight = new Set<Promise<void>>();
@@ -282,16 +269,28 @@ class NatsSubscription implements Subscription {
   private async handle(m: JsMsg): Promise<void> {
     const redeliveries = m.info.redeliveryCount - 1;
     const acks = this.acks;
-    let envelope: Envelope;
-    try {
-      envelope = decodeEnvelope(m.data, `${m.subject}#${m.seq}`);
-    } catch (err) {
-      if (acks) acks.settle(acks.track(m));
-      else m.term();
-      await publishDeadLetter(this.bus, undecodableLetter(m.subject, bytesToText(m.data), err, redeliveries), 'nats-bus');
-      return;
+    const delivery = acks?.track(m);
+    const elements = decodeEnvelopes(m.data, `${m.subject}#${m.seq}`);
+    const inPlace = acks !== undefined || elements.length > 1 || elements[0].error !== undefined;
+    // A nak cannot redeliver one message of an ack-all consumer (a later cumulative ack would cover
+    // it), nor one element of a packed message: there, retriable failures are retried in place.
+    const done = inPlace
+      ? deliverInPlace({ subject: m.subject, seq: m.seq, redeliveries, elements } satisfies WireMessage, this.handler, this.deadLetter)
+      : this.handleExplicit(m, elements[0].envelope as Envelope, redeliveries);
+    // The outputs of this message form their own packs, so a redelivery re-packs them alike.
+    this.bus.cut();
+    await done;
+    if (delivery) acks?.settle(delivery);
+    else if (inPlace) {
+      if (elements.length === 1) m.term();
+      else m.ack();
     }
-    if (acks) return this.handleCumulative(m, envelope, redeliveries, acks);
+  }
+
+  private readonly deadLetter = (letter: DeadLetter, traceId?: string) => publishDeadLetter(this.bus, letter, 'nats-bus', traceId);
+
+  /** One envelope on an explicit-ack consumer: settled on the broker, so a nak is a real redelivery. */
+  private async handleExplicit(m: JsMsg, envelope: Envelope, redeliveries: number): Promise<void> {
     let settled = false;
     const once = (fn: () => void) => {
       if (settled) throw new Error(`message ${m.seq} on ${m.subject} settled twice`);
@@ -303,6 +302,7 @@ class NatsSubscription implements Subscription {
       envelope,
       redeliveries,
       seq: m.seq,
+      index: 0,
       get settled() {
         return settled;
       },
@@ -311,22 +311,7 @@ class NatsSubscription implements Subscription {
       // The reason travels in the dead letter: nats-server 2.9 ignores a "+TERM <reason>" ack body.
       term: () => once(() => m.term()),
     };
-    await runHandler(this.handler, msg, (letter, traceId) => publishDeadLetter(this.bus, letter, 'nats-bus', traceId));
-  }
-
-  /**
-   * A nak cannot redeliver one message of an ack-all consumer (a later cumulative ack would cover
-   * it), so a retriable failure is retried here, in place, with the same backoff and attempt limit.
-   */
-  private async handleCumulative(m: JsMsg, envelope: Envelope, firstRedelivery: number, acks: CumulativeAcks): Promise<void> {
-    const delivery = acks.track(m);
-    for (let redeliveries = firstRedelivery; ; redeliveries++) {
-      const msg = new LocallySettled(m, envelope, redeliveries);
-      await runHandler(this.handler, msg, (letter, traceId) => publishDeadLetter(this.bus, letter, 'nats-bus', traceId));
-      if (msg.outcome !== 'nak') break;
-      await new Promise((r) => setTimeout(r, msg.nakDelayMs));
-    }
-    acks.settle(delivery);
+    await runHandler(this.handler, msg, this.deadLetter);
   }
 
   async close(): Promise<void> {

@@ -6,8 +6,10 @@ export interface BusMessage {
   readonly envelope: Envelope;
   /** 0 on first delivery. */
   readonly redeliveries: number;
-  /** Broker sequence (stream seq / partition offset) when the adapter has one. */
+  /** Broker sequence (stream seq / partition offset) when the adapter has one; shared by the envelopes of one packed message. */
   readonly seq: number;
+  /** Position within a packed wire message (0 for a message of its own): (seq, index) orders deliveries. */
+  readonly index: number;
   ack(): void;
   /** Redeliver later (retriable failure). */
   nak(delayMs?: number): void;
@@ -36,6 +38,19 @@ export interface PublishOptions {
   fireAndForget?: boolean;
   /** With fireAndForget: off the latency path, may wait a few milliseconds to share one socket write with others. */
   lazy?: boolean;
+  /**
+   * May share one wire message with the other packed publishes to the same subject until the next
+   * cut (the end of a publishBatch, or of handling one delivered wire message, so a redelivered
+   * input re-packs its outputs alike and the msgID dedups them); consumers still get one message per
+   * envelope. Without fireAndForget the pack is published with a broker ack, one per pack.
+   */
+  pack?: boolean;
+}
+
+export interface BatchPublishOptions {
+  fireAndForget?: boolean;
+  /** The batch's envelopes travel packed, several per wire message (see PublishOptions.pack). */
+  pack?: boolean;
 }
 
 export interface Subscription {
@@ -53,8 +68,8 @@ export interface PublishItem {
 export interface Bus {
   readonly kind: 'memory' | 'nats' | 'kafka';
   publish(subject: string, envelope: Envelope, opts?: PublishOptions): Promise<void>;
-  /** Publishes many messages with one round trip (or none when fireAndForget). */
-  publishBatch(items: readonly PublishItem[], opts?: { fireAndForget?: boolean }): Promise<void>;
+  /** Publishes many messages with one round trip (or none when fireAndForget); a packed batch is cut at its end. */
+  publishBatch(items: readonly PublishItem[], opts?: BatchPublishOptions): Promise<void>;
   subscribe(subject: string, handler: MessageHandler, opts?: SubscribeOptions): Promise<Subscription>;
   /** Throws a ConfigError naming `algoplanes streams apply` / `topics apply` when a stream/topic is missing. */
   assertProvisioned(subjects: readonly string[]): Promise<void>;

@@ -34,7 +34,10 @@ interface CapturedState {
 
 export interface SavedState<P> {
   plane: P;
+  /** Per input: stream sequence of the last applied wire message ... */
   seqs: Record<string, number>;
+  /** ... and the last applied envelope's index in it (absent: the whole message, as before packing). */
+  idx?: Record<string, number>;
 }
 
 /** Default for WorkerDeps.checkpointMaxPending: a quarter of the MARKET consumers' max_ack_pending. */
@@ -45,6 +48,7 @@ const MAX_IN_FLIGHT = 1 << 17;
 export abstract class PlaneWorker<P> {
   protected readonly ckpt: Checkpointer<CapturedState | undefined>;
   protected seqs: Record<string, number> = {};
+  protected idx: Record<string, number> = {};
   /** Trace id of the input being applied, so outputs continue its trace. */
   protected traceId: string | undefined;
   private readonly subs: Subscription[] = [];
@@ -57,7 +61,7 @@ export abstract class PlaneWorker<P> {
       intervalMs: deps.checkpointMs,
       maxPending: deps.checkpointMaxPending ?? CHECKPOINT_MAX_PENDING,
       // Serialised at once: the plane keeps mutating while outputs and Redis are awaited.
-      capture: () => (deps.cache ? { json: JSON.stringify({ plane: this.snapshot(), seqs: this.seqs } satisfies SavedState<P>), parts: this.captureParts() } : undefined),
+      capture: () => (deps.cache ? { json: JSON.stringify({ plane: this.snapshot(), seqs: this.seqs, idx: this.idx } satisfies SavedState<P>), parts: this.captureParts() } : undefined),
       save: (state) => this.save(state),
       onError: (err, outputLost) => {
         deps.runtime.logger.log(outputLost ? 'error' : 'warn', outputLost ? 'output lost; restarting from checkpoint' : 'checkpoint failed; acks held, retrying', {
@@ -105,7 +109,8 @@ export abstract class PlaneWorker<P> {
     if (saved) {
       this.restorePlane(saved.plane, await cache.getStateParts(this.stateKey));
       this.seqs = { ...saved.seqs };
-      this.deps.runtime.logger.log('info', 'state restored', { seqs: this.seqs });
+      this.idx = { ...saved.idx };
+      this.deps.runtime.logger.log('info', 'state restored', { seqs: this.seqs, idx: this.idx });
     }
   }
 
@@ -139,7 +144,8 @@ export abstract class PlaneWorker<P> {
       async (msg) => {
         m.countBySubject('in', msg.subject);
         if (skipBySeq) {
-          if (msg.seq <= (this.seqs[key] ?? 0)) {
+          const seq = this.seqs[key] ?? 0;
+          if (msg.seq < seq || (msg.seq === seq && msg.index <= (this.idx[key] ?? Infinity))) {
             // Already in the saved state: the ack was lost with the crash, the effect was not.
             await this.ckpt.covered();
             return;
@@ -162,7 +168,10 @@ export abstract class PlaneWorker<P> {
         const t0 = performance.now();
         apply(env.data, env, msg);
         // Recorded only once applied: a message that failed retriably must not be skipped as done on its retry.
-        if (skipBySeq) this.seqs[key] = msg.seq;
+        if (skipBySeq) {
+          this.seqs[key] = msg.seq;
+          this.idx[key] = msg.index;
+        }
         stage.observe((performance.now() - t0) / 1000);
         this.traceId = undefined;
         await this.ckpt.covered();
@@ -183,7 +192,7 @@ export abstract class PlaneWorker<P> {
     const log = this.deps.runtime.logger;
     if (log.enabled('debug')) log.log('debug', 'emitted', { trace_id: env.trace_id, subject, schema, msg_id: opts.msgId });
     this.ckpt.emit(async () => {
-      await this.deps.bus.publish(subject, env, { msgId: opts.msgId, fireAndForget: opts.fireAndForget, lazy: opts.lazy });
+      await this.deps.bus.publish(subject, env, { msgId: opts.msgId, fireAndForget: opts.fireAndForget, lazy: opts.lazy, pack: opts.pack });
       m.countBySubject('out', subject);
     });
   }

@@ -20,8 +20,9 @@ export class DataWorker extends PlaneWorker<null> {
       {
         market: (e) => {
           const subject = e.kind === 'ofi' ? subjects.ofi(e.symbol) : subjects.marketEvents(e.symbol);
-          // Hot market stream: no per-message broker ack; the checkpoint's flush confirms the batch.
-          this.emit(subject, `market.${e.kind}.v1`, e, { msgId: `${this.inputId}:${this.outputIndex++}`, fireAndForget: true });
+          // Hot market stream: no per-message broker ack (the checkpoint's flush confirms the batch), and
+          // packed: the events from one input message travel together, as that message's ticks did.
+          this.emit(subject, `market.${e.kind}.v1`, e, { msgId: `${this.inputId}:${this.outputIndex++}`, fireAndForget: true, pack: true });
         },
         quarantine: (q) => {
           deps.runtime.metrics.rejects.inc({ reason: q.reason });

@@ -1,7 +1,8 @@
 /**
  * Feeds the bus's raw-ingest subjects: a recorded file through the data plane's readers
  * (`algoplanes replay`), or a synthetic random walk (`algoplanes feed --synthetic`). Published in
- * batches without per-message acks (hot path), one flush per batch as back-pressure.
+ * batches without per-message acks (hot path), packed several ticks per wire message (one pack per
+ * batch and subject, up to MAX_PACK), one flush per batch as back-pressure.
  */
 import { randomUUID } from 'node:crypto';
 import { subjects, NatsBus, type Bus, type PublishItem } from '../bus/index.ts';
@@ -27,7 +28,7 @@ export interface ReplayStats {
 }
 
 async function flushBatch(bus: Bus, items: PublishItem[]): Promise<void> {
-  await bus.publishBatch(items, { fireAndForget: true });
+  await bus.publishBatch(items, { fireAndForget: true, pack: true });
   if (bus instanceof NatsBus) await bus.flush();
 }
 

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { NatsBus } from '../../shared/bus/index.ts';
+import { decodeEnvelopes, type NatsBus } from '../../shared/bus/index.ts';
 import { ExecutionReportSchema, type ExecutionReport } from '../../shared/domain/index.ts';
 
 export interface WorkerProcess {
@@ -57,4 +57,18 @@ export async function readExecutions(bus: NatsBus): Promise<ExecutionReport[]> {
     out.push(ExecutionReportSchema.parse((m.json() as { data: unknown }).data) as ExecutionReport);
   }
   return out;
+}
+
+/** Envelopes stored under a subject prefix of a stream, counting each element of a packed message. */
+export async function countEnvelopes(bus: NatsBus, stream: string, prefix: string): Promise<{ messages: number; envelopes: number }> {
+  const info = await bus.jsm.streams.info(stream);
+  let messages = 0;
+  let envelopes = 0;
+  for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
+    const m = await bus.jsm.streams.getMessage(stream, { seq });
+    if (!m.subject.startsWith(prefix)) continue;
+    messages++;
+    envelopes += decodeEnvelopes(m.data, m.subject).filter((e) => e.envelope).length;
+  }
+  return { messages, envelopes };
 }

@@ -100,4 +100,26 @@ describe('Kafka bus (librdkafka mock cluster)', () => {
     await sub2.close();
     expect(after).toEqual([99]);
   }, 90_000);
+
+  it('packs like NATS: a batch shares Kafka messages per subject, delivered one envelope at a time with (offset, index)', async () => {
+    const seen: { sym: string; n: number; seq: number; index: number }[] = [];
+    const sub = await bus.subscribe('md.ofi.>', (m) => void seen.push({ ...(m.envelope.data as { sym: string; n: number }), seq: m.seq, index: m.index }), { durable: 'kafka-pack-group', maxInFlight: 8 });
+    const items = [];
+    for (let n = 0; n < 50; n++) {
+      for (const sym of ['BTC', 'ETH']) items.push({ subject: subjects.ofi(sym), envelope: makeEnvelope('t.v1', { sym, n }, { producer: 't' }) });
+    }
+    await bus.publishBatch(items, { fireAndForget: true, pack: true });
+    // A single packed publish of its own is sent with the next turn's batch.
+    await bus.publish(subjects.ofi('BTC'), makeEnvelope('t.v1', { sym: 'BTC', n: 50 }, { producer: 't' }), { fireAndForget: true, pack: true });
+    await until(() => seen.length >= 101, '101 deliveries');
+    await sub.close();
+    for (const sym of ['BTC', 'ETH']) {
+      const mine = seen.filter((s) => s.sym === sym);
+      expect(mine.map((s) => s.n)).toEqual(Array.from({ length: sym === 'BTC' ? 51 : 50 }, (_, i) => i));
+      // One Kafka message per symbol for the batch: same offset, index 0..49.
+      expect(new Set(mine.slice(0, 50).map((s) => s.seq)).size).toBe(1);
+      expect(mine.slice(0, 50).map((s) => s.index)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    }
+    expect(seen.find((s) => s.n === 50)).toMatchObject({ index: 0 });
+  }, 90_000);
 });

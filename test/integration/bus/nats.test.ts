@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeEnvelope } from '../../../shared/domain/envelope.ts';
 import { ValidationError, TransientError, ConfigError } from '../../../shared/util/errors.ts';
-import { NatsBus, applyNats, infoNats, listNats, loadNatsConfig, subjects, DeadLetterSchema, type BusMessage } from '../../../shared/bus/index.ts';
+import { NatsBus, applyNats, infoNats, listNats, loadNatsConfig, subjects, DeadLetterSchema, MAX_PACK, type BusMessage } from '../../../shared/bus/index.ts';
 import { startNatsServer } from '../../helpers/nats-server.ts';
 
 type Server = Awaited<ReturnType<typeof startNatsServer>>;
@@ -20,6 +20,16 @@ async function until<T>(fn: () => Promise<T | undefined> | T | undefined, what: 
     if (v !== undefined) return v;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The newest dead letter of an origin subject, once there is one. */
+async function lastDeadLetter(origin: string) {
+  try {
+    const m = await bus.jsm.streams.getMessage('SYSTEM', { last_by_subj: subjects.dlq(origin) });
+    return DeadLetterSchema.parse((m.json() as { data: unknown }).data);
+  } catch {
+    return undefined;
   }
 }
 
@@ -116,14 +126,7 @@ describe('NATS JetStream bus', () => {
   it('dead-letters bytes that are not an envelope, keeping the original text', async () => {
     const sub = await bus.subscribe('exec.reports.>', () => undefined, { durable: 'strategy-worker' });
     await bus.nc.jetstream().publish(subjects.executions('BTC'), new TextEncoder().encode('{"not":"an envelope"}'));
-    const letter = await until(async () => {
-      try {
-        const m = await bus.jsm.streams.getMessage('SYSTEM', { last_by_subj: subjects.dlq('exec.reports.BTC') });
-        return DeadLetterSchema.parse((m.json() as { data: unknown }).data);
-      } catch {
-        return undefined;
-      }
-    }, 'dead letter');
+    const letter = await until(() => lastDeadLetter('exec.reports.BTC'), 'dead letter');
     await sub.close();
     expect(letter.code).toBe('BAD_ENVELOPE');
     expect(letter.original).toBe('{"not":"an envelope"}');
@@ -176,5 +179,45 @@ describe('NATS JetStream bus', () => {
     expect(market.state.messages).toBe(n);
     expect(market.state.num_subjects).toBe(2);
     await until(async () => ((await bus.jsm.streams.info('RECORD')).state.messages >= n ? true : undefined), 'RECORD to source MARKET', 20_000);
+  });
+
+  it('packs hot-path envelopes several per wire message, delivers them one by one in order, and dead-letters a bad element alone', async () => {
+    await bus.jsm.streams.purge('MARKET');
+    const n = 2 * MAX_PACK + 100;
+    await bus.publishBatch(Array.from({ length: n }, (_, i) => ({ subject: subjects.marketEvents('PACK'), envelope: env(i) })), { fireAndForget: true, pack: true });
+    await bus.flush();
+    // A pack from elsewhere whose middle element is not an envelope.
+    bus.nc.publish(subjects.marketEvents('PACK'), new TextEncoder().encode(`[${JSON.stringify(env(n))},{"not":"an envelope"},${JSON.stringify(env(n + 1))}]`));
+    await bus.flush();
+    const stored = await bus.jsm.streams.info('MARKET', { subjects_filter: 'md.events.PACK' });
+    expect(stored.state.subjects?.['md.events.PACK']).toBe(4);
+
+    const seen: { n: number; seq: number; index: number }[] = [];
+    const sub = await bus.subscribe('md.events.>', (m: BusMessage) => void seen.push({ n: (m.envelope.data as { n: number }).n, seq: m.seq, index: m.index }), { durable: 'order-worker', maxInFlight: 10_000 });
+    await until(() => (seen.length >= n + 2 ? true : undefined), 'all envelopes delivered');
+    const letter = await until(() => lastDeadLetter('md.events.PACK'), 'dead letter');
+    await until(async () => ((await bus.jsm.consumers.info('MARKET', 'order-worker')).num_ack_pending === 0 ? true : undefined), 'cumulative ack');
+    await sub.close();
+    expect(seen.map((s) => s.n)).toEqual(Array.from({ length: n + 2 }, (_, i) => i));
+    // (seq, index) orders the deliveries: the first pack is full, the hand-made one skips the bad element.
+    expect(seen[MAX_PACK - 1].index).toBe(MAX_PACK - 1);
+    expect(seen[MAX_PACK]).toMatchObject({ seq: seen[0].seq + 1, index: 0 });
+    expect(seen.slice(-2).map((s) => s.index)).toEqual([0, 2]);
+    expect(letter).toMatchObject({ code: 'BAD_ENVELOPE', where: `md.events.PACK#${seen[n].seq}[1]`, original: '{"not":"an envelope"}' });
+  });
+
+  it('publishes acked packs with one JetStream ack per pack and the msgID dedups a repeated pack', async () => {
+    const items = [1, 2, 3].map((n) => ({ subject: subjects.intents('PACKED'), envelope: env(n), msgId: `packed-${n}` }));
+    await bus.publishBatch(items, { pack: true });
+    await bus.publishBatch(items, { pack: true });
+    const stored = await bus.jsm.streams.info('ORDERS', { subjects_filter: 'orders.intents.PACKED' });
+    expect(stored.state.subjects?.['orders.intents.PACKED']).toBe(1);
+    const seen: number[] = [];
+    const sub = await bus.subscribe('orders.intents.>', (m: BusMessage) => void seen.push((m.envelope.data as { n: number }).n), { durable: 'order-worker' });
+    await until(() => (seen.length >= 3 ? true : undefined), 'deliveries');
+    // Explicit-ack work queue: the pack is acked once all of its envelopes are handled.
+    await until(async () => ((await bus.jsm.streams.info('ORDERS')).state.messages === 0 ? true : undefined), 'ORDERS drained');
+    await sub.close();
+    expect(seen).toEqual([1, 2, 3]);
   });
 });

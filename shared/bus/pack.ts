@@ -1,0 +1,83 @@
+/**
+ * Packing of hot-path publishes into wire messages, shared by the NATS and Kafka adapters: the
+ * envelopes published to one subject between two cuts travel as one JSON array (codec.ts), at most
+ * MAX_PACK of them and about MAX_PACK_CHARS characters. Per-subject order is kept: an open pack is
+ * written before a later unpacked message of its subject. The wire message's dedup id is its first
+ * envelope's plus the count, so the same input cut alike gives the same ids.
+ */
+import { packEnvelopeJson } from './codec.ts';
+
+/** Envelopes per packed wire message, and its size in characters: well below nats-server's 1 MB max_payload and Kafka's 1 MB message.max.bytes. */
+export const MAX_PACK = 1_024;
+const MAX_PACK_CHARS = 512 * 1_024;
+
+/** A publish waiting to be written: a whole wire message (`data`), or one envelope's JSON to pack. */
+export interface PendingPublish {
+  readonly subject: string;
+  readonly msgID: string;
+  readonly data?: Uint8Array;
+  readonly json?: string;
+  /** Packs never span a cut. */
+  readonly cut: number;
+}
+
+class Pack {
+  readonly jsons: string[] = [];
+  chars = 0;
+  constructor(
+    readonly subject: string,
+    readonly firstMsgID: string,
+  ) {}
+}
+
+export function writePacked(batch: readonly PendingPublish[], write: (subject: string, data: Uint8Array, msgID: string) => void): void {
+  const open = new Map<string, Pack>();
+  const close = (pack: Pack) => {
+    open.delete(pack.subject);
+    const n = pack.jsons.length;
+    write(pack.subject, packEnvelopeJson(pack.jsons), n === 1 ? pack.firstMsgID : `${pack.firstMsgID}+${n}`);
+  };
+  let cut = batch[0]?.cut;
+  for (const p of batch) {
+    if (p.cut !== cut) {
+      for (const pack of [...open.values()]) close(pack);
+      cut = p.cut;
+    }
+    const pack = open.get(p.subject);
+    if (p.json === undefined) {
+      if (pack) close(pack);
+      write(p.subject, p.data ?? new Uint8Array(), p.msgID);
+      continue;
+    }
+    const into = pack ?? new Pack(p.subject, p.msgID);
+    if (!pack) open.set(p.subject, into);
+    into.jsons.push(p.json);
+    into.chars += p.json.length;
+    if (into.jsons.length >= MAX_PACK || into.chars >= MAX_PACK_CHARS) close(into);
+  }
+  for (const pack of [...open.values()]) close(pack);
+}
+
+/**
+ * Gathers the packed publishes of one turn of the event loop and sends them together; every
+ * caller's promise settles with the whole send (a failure fails the turn: the outbox then restarts
+ * from the checkpoint, and msgIDs dedup what did get through).
+ */
+export class TurnBatcher {
+  private open: { batch: PendingPublish[]; sent: Promise<void> } | undefined;
+
+  constructor(private readonly send: (batch: readonly PendingPublish[]) => Promise<void>) {}
+
+  add(p: PendingPublish): Promise<void> {
+    if (!this.open) {
+      const batch: PendingPublish[] = [];
+      const sent = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+        this.open = undefined;
+        return this.send(batch);
+      });
+      this.open = { batch, sent };
+    }
+    this.open.batch.push(p);
+    return this.open.sent;
+  }
+}
