@@ -8,8 +8,10 @@ export type TopicHandlers<T> = { [K in keyof T]?: ((message: T[K]) => void)[] };
 
 export class InProcessBus<T extends Record<string, unknown>> {
   private readonly handlers: TopicHandlers<T> = {};
+  // The queue keeps its arrays between dispatches (truncating them would free and regrow the storage).
   private readonly queuedTopics: (keyof T)[] = [];
   private readonly queuedMessages: unknown[] = [];
+  private queued = 0;
   private dispatching = false;
   private delivered = 0;
 
@@ -20,21 +22,21 @@ export class InProcessBus<T extends Record<string, unknown>> {
 
   publish<K extends keyof T>(topic: K, message: T[K]): void {
     if (this.dispatching) {
-      this.queuedTopics.push(topic);
-      this.queuedMessages.push(message);
+      this.queuedTopics[this.queued] = topic;
+      this.queuedMessages[this.queued++] = message;
       return;
     }
     this.dispatching = true;
     try {
       this.deliver(topic, message);
-      for (let i = 0; i < this.queuedTopics.length; i++) {
+      for (let i = 0; i < this.queued; i++) {
         this.deliver(this.queuedTopics[i], this.queuedMessages[i] as T[keyof T]);
       }
     } finally {
-      // Truncating an array is not free; most deliveries queue nothing.
-      if (this.queuedTopics.length !== 0) {
-        this.queuedTopics.length = 0;
-        this.queuedMessages.length = 0;
+      // Most deliveries queue nothing; delivered messages are let go so the queue holds no garbage.
+      if (this.queued !== 0) {
+        this.queuedMessages.fill(undefined, 0, this.queued);
+        this.queued = 0;
       }
       this.dispatching = false;
     }

@@ -22,13 +22,13 @@ export function clientOrderId(decision: {
   hashText('|');
   hashText(decision.symbol);
   hashText('|');
-  hashText(String(decision.ts));
+  hashNumber(decision.ts);
   hashText('|');
   hashText(decision.side);
   hashText('|');
-  hashText(String(decision.qty));
+  hashNumber(decision.qty);
   hashText('|');
-  hashText(String(decision.seq ?? 0));
+  hashNumber(decision.seq ?? 0);
   hashEnd(ID_CODES, ID_PREFIX.length);
   return String.fromCharCode.apply(null, ID_CODES);
 }
@@ -56,6 +56,8 @@ const HEX_CODES = Array.from('0123456789abcdef', (ch) => ch.charCodeAt(0));
 const ID_PREFIX = 'ap-';
 /** Char codes of the id being made: the prefix, then the first 29 hex digits of the hash. */
 const ID_CODES = Array.from(ID_PREFIX.padEnd(32, '0'), (ch) => ch.charCodeAt(0));
+/** Decimal digits of an integer being hashed, least significant first (2^53 has 16). */
+const DIGIT_CODES = new Array<number>(16).fill(0);
 /** Char codes of a full 128-bit hash. */
 const HASH_CODES = new Array<number>(32).fill(0);
 
@@ -74,20 +76,39 @@ function hashBegin(): void {
   hashedLength = 0;
 }
 
-/** Four chained 32-bit lanes over the UTF-16 code units. */
 function hashText(text: string): void {
-  for (let i = 0; i < text.length; i++) {
-    const k = text.charCodeAt(i);
-    a = Math.imul(a ^ k, M1);
-    a = (a << 13) | (a >>> 19);
-    b = (Math.imul(b ^ k, M2) + a) | 0;
-    b = (b << 17) | (b >>> 15);
-    c = (Math.imul(c ^ k, M3) + b) | 0;
-    c = (c << 11) | (c >>> 21);
-    d = (Math.imul(d ^ k, M4) + c) | 0;
-    d = (d << 19) | (d >>> 13);
-  }
+  for (let i = 0; i < text.length; i++) hashCode(text.charCodeAt(i));
   hashedLength += text.length;
+}
+
+/** Four chained 32-bit lanes, one UTF-16 code unit at a time. */
+function hashCode(k: number): void {
+  a = Math.imul(a ^ k, M1);
+  a = (a << 13) | (a >>> 19);
+  b = (Math.imul(b ^ k, M2) + a) | 0;
+  b = (b << 17) | (b >>> 15);
+  c = (Math.imul(c ^ k, M3) + b) | 0;
+  c = (c << 11) | (c >>> 21);
+  d = (Math.imul(d ^ k, M4) + c) | 0;
+  d = (d << 19) | (d >>> 13);
+}
+
+/**
+ * Hashes String(x). Integers (timestamps, whole quantities) are fed digit by digit: converting a
+ * 16-digit timestamp to a string costs more than hashing it.
+ */
+function hashNumber(x: number): void {
+  if (!(Number.isSafeInteger(x) && x >= 0)) {
+    hashText(String(x));
+    return;
+  }
+  let n = 0;
+  do {
+    DIGIT_CODES[n++] = 48 + (x % 10);
+    x = Math.floor(x / 10);
+  } while (x > 0);
+  for (let i = n - 1; i >= 0; i--) hashCode(DIGIT_CODES[i]);
+  hashedLength += n;
 }
 
 /**
