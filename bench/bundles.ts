@@ -11,7 +11,11 @@ import { build } from 'esbuild';
 import { PLANE_BUNDLING } from '../infra/bundling.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const HANDLERS = ['data', 'strategy', 'order', 'backtest'] as const;
+/** Each plane's entry, and the data plane's kafka-hot-path entry (functions/data/kafka-handler.ts). */
+const HANDLERS: readonly { name: string; entry: string }[] = [
+  ...['data', 'strategy', 'order', 'backtest'].map((name) => ({ name, entry: join('functions', name, 'handler.ts') })),
+  { name: 'data-kafka', entry: join('functions', 'data', 'kafka-handler.ts') },
+];
 const SIZE_TARGET_BYTES = 500 * 1024;
 const INIT_TARGET_MS = 150;
 const INIT_RUNS = 7;
@@ -24,6 +28,7 @@ const INIT_ENV: Record<string, string> = {
   DLQ_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/dlq',
   RESULTS_BUCKET: 'bench-results',
   ACCOUNT_ID: 'paper-1',
+  KAFKA_BROKERS: 'b-1.bench.kafka.us-east-1.amazonaws.com:9098',
   AWS_REGION: 'us-east-1',
   POWERTOOLS_SERVICE_NAME: 'bench',
   POWERTOOLS_METRICS_NAMESPACE: 'algoplanes',
@@ -51,10 +56,10 @@ export async function runBundleBench(): Promise<Record<string, unknown>> {
   mkdirSync(dir, { recursive: true });
   try {
     const handlers: Record<string, unknown> = {};
-    for (const name of HANDLERS) {
+    for (const { name, entry } of HANDLERS) {
       const outfile = join(dir, `${name}.cjs`);
       await build({
-        entryPoints: [join(ROOT, 'functions', name, 'handler.ts')],
+        entryPoints: [join(ROOT, entry)],
         outfile,
         bundle: true,
         platform: 'node',

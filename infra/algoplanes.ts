@@ -34,7 +34,8 @@ export interface AlgoplanesStacks {
 }
 
 export function defaultEntries(projectRoot: string): HandlerEntries {
-  return Object.fromEntries(PLANES.map((p) => [p, resolve(projectRoot, 'functions', p, 'handler.ts')])) as HandlerEntries;
+  const planes = Object.fromEntries(PLANES.map((p) => [p, resolve(projectRoot, 'functions', p, 'handler.ts')])) as Record<(typeof PLANES)[number], string>;
+  return { ...planes, dataKafka: resolve(projectRoot, 'functions', 'data', 'kafka-handler.ts') };
 }
 
 /** Builds every stack of one environment and hot path into `app`. Stacks are env-agnostic (no lookups). */

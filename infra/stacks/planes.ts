@@ -7,6 +7,7 @@ import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { KinesisEventSource, ManagedKafkaEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as cr from 'aws-cdk-lib/custom-resources';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -18,12 +19,13 @@ import { PLANE_BUNDLING } from '../bundling.ts';
 import { streamMappingOptions } from './ingestion.ts';
 import { kafkaClientStatements } from './messaging.ts';
 
-export type HandlerEntries = Readonly<Record<PlaneName, string>>;
+/** functions/<plane>/handler.ts, and the data plane's kafka-hot-path entry (MSK in and out). */
+export type HandlerEntries = Readonly<Record<PlaneName | 'dataKafka', string>>;
 
 export interface PlanesStackProps extends StackProps {
   readonly config: EnvConfig;
   readonly hotPath: HotPath;
-  /** Absolute or cwd-relative paths of functions/<plane>/handler.ts. */
+  /** Absolute or cwd-relative paths of the handler entries. */
   readonly entries: HandlerEntries;
   /** Directory holding package-lock.json; esbuild resolves dependencies from here. */
   readonly projectRoot: string;
@@ -122,7 +124,7 @@ export class PlanesStack extends Stack {
       const fn = new nodejs.NodejsFunction(this, `${plane}Fn`, {
         functionName: functionName(config, plane),
         description: `algoplanes ${plane} plane`,
-        entry: props.entries[plane],
+        entry: plane === 'data' && props.kafkaClusterArn ? props.entries.dataKafka : props.entries[plane],
         handler: 'handler',
         projectRoot: props.projectRoot,
         depsLockFilePath: `${props.projectRoot}/package-lock.json`,
@@ -209,9 +211,32 @@ export class PlanesStack extends Stack {
     });
 
     if (props.kafkaClusterArn) {
+      data.addEnvironment('KAFKA_BROKERS', this.kafkaBootstrapBrokers(props.kafkaClusterArn));
       this.addKafkaConsumer(data, props.kafkaClusterArn, { topic: 'md.raw', write: ['md.events'] }, onFailure);
       this.addKafkaConsumer(strategy, props.kafkaClusterArn, { topic: 'md.events', write: [] }, onFailure);
     }
+  }
+
+  /** MSK Serverless exposes its IAM bootstrap brokers only through the API: read once per deployment. */
+  private kafkaBootstrapBrokers(clusterArn: string): string {
+    const lookup = new cr.AwsCustomResource(this, 'KafkaBootstrapBrokers', {
+      onUpdate: {
+        service: 'Kafka',
+        action: 'getBootstrapBrokers',
+        parameters: { ClusterArn: clusterArn },
+        physicalResourceId: cr.PhysicalResourceId.of(`${clusterArn}-bootstrap`),
+        outputPaths: ['BootstrapBrokerStringSaslIam'],
+      },
+      policy: cr.AwsCustomResourcePolicy.fromStatements([new iam.PolicyStatement({ actions: ['kafka:GetBootstrapBrokers'], resources: [clusterArn] })]),
+      installLatestAwsSdk: false,
+    });
+    // The provider is a stack-level singleton, named after this UUID.
+    const provider = Stack.of(this).node.findChild(`AWS${cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replace(/-/g, '')}`);
+    Validations.of(provider).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      reason: "CloudWatch Logs write access for CDK's custom-resource provider, as managed by Lambda",
+    });
+    return lookup.getResponseField('BootstrapBrokerStringSaslIam');
   }
 
   private addKafkaConsumer(

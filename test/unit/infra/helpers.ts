@@ -6,7 +6,7 @@ import { buildAlgoplanes, type AlgoplanesStacks } from '../../../infra/index.ts'
 import { PLANES } from '../../../infra/config.ts';
 
 /**
- * A throwaway project root mirroring the repo layout (functions/<plane>/handler.ts, shared/bridge/main.ts,
+ * A throwaway project root mirroring the repo layout (functions/<plane>/handler.ts, functions/data/kafka-handler.ts, shared/bridge/main.ts,
  * package-lock.json). NodejsFunction requires entries under the project root; bundling is skipped so
  * the stub contents never matter.
  */
@@ -17,6 +17,7 @@ export function stubProjectRoot(): string {
     mkdirSync(join(root, 'functions', plane), { recursive: true });
     writeFileSync(join(root, 'functions', plane, 'handler.ts'), 'export const handler = async () => undefined;\n');
   }
+  writeFileSync(join(root, 'functions', 'data', 'kafka-handler.ts'), 'export const handler = async () => undefined;\n');
   mkdirSync(join(root, 'shared', 'bridge'), { recursive: true });
   writeFileSync(join(root, 'shared', 'bridge', 'main.ts'), 'export {};\n');
   return root;
