@@ -111,6 +111,11 @@ export class OrderPlane {
   /** Finished orders, oldest first: forgetting one is then a single map operation. */
   private readonly finished: (Order | undefined)[] = [];
   private finishedHead = 0;
+  /**
+   * The order recorded last, which the map holds as is (an eviction only happens while recording
+   * another): an order's fill usually follows its acceptance, so this skips a lookup in a large map.
+   */
+  private lastRecorded: Order | undefined;
   private dedupHorizonTs = 0;
   private day = -1;
 
@@ -138,6 +143,7 @@ export class OrderPlane {
    */
   private record(order: Order): void {
     this.orders.set(order.clientOrderId, order);
+    this.lastRecorded = order;
     if (!isTerminal(order.status)) return;
     // A finished order never changes again, so the one queued is the one the map holds.
     this.finished.push(order);
@@ -300,6 +306,7 @@ export class OrderPlane {
       throw new ValidationError('ACCOUNT_MISMATCH', `snapshot is for account ${s.accountId}, this plane is ${this.opts.accountId}`, 'OrderPlane.restore');
     }
     this.orders.clear();
+    this.lastRecorded = undefined;
     this.finished.length = 0;
     this.finishedHead = 0;
     this.dedupHorizonTs = s.dedupHorizonTs;
@@ -314,7 +321,8 @@ export class OrderPlane {
   }
 
   private onFill(fill: Fill, features: CostFeatures, unslippedPrice: number): void {
-    const before = this.orders.get(fill.clientOrderId);
+    const last = this.lastRecorded;
+    const before = last !== undefined && last.clientOrderId === fill.clientOrderId ? last : this.orders.get(fill.clientOrderId);
     if (!before) throw new ValidationError('UNKNOWN_ORDER', `fill ${fill.execId} for an order this plane never accepted`, 'OrderPlane');
     const order = applyOrderEvent(before, { type: 'fill', ts: fill.ts, qty: fill.qty, price: fill.price });
     this.record(order);
