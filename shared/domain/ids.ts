@@ -95,18 +95,32 @@ function hashCode(k: number): void {
 
 /**
  * Hashes String(x). Integers (timestamps, whole quantities) are fed digit by digit: converting a
- * 16-digit timestamp to a string costs more than hashing it.
+ * 16-digit timestamp to a string costs more than hashing it. The digits come from two halves below
+ * 10^8 so every step is integer arithmetic (a double's % is a library call).
  */
 function hashNumber(x: number): void {
   if (!(Number.isSafeInteger(x) && x >= 0)) {
     hashText(String(x));
     return;
   }
+  let high = Math.floor(x / 1e8);
+  let low = x - high * 1e8;
+  // x / 1e8 may round up to the next integer just below a multiple of 10^8.
+  if (low < 0) {
+    high--;
+    low += 1e8;
+  }
+  high |= 0;
+  low |= 0;
   let n = 0;
   do {
-    DIGIT_CODES[n++] = 48 + (x % 10);
-    x = Math.floor(x / 10);
-  } while (x > 0);
+    DIGIT_CODES[n++] = 48 + (low % 10);
+    low = (low / 10) | 0;
+  } while (low > 0 || (high > 0 && n < 8));
+  while (high > 0) {
+    DIGIT_CODES[n++] = 48 + (high % 10);
+    high = (high / 10) | 0;
+  }
   for (let i = n - 1; i >= 0; i--) hashCode(DIGIT_CODES[i]);
   hashedLength += n;
 }
