@@ -109,7 +109,10 @@ function twoDigits(b: Uint8Array, i: number): number {
 let cachedDateKey = -1;
 let cachedDateUs = 0;
 
-/** `YYYY-MM-DD HH:MM:SS` with nothing or a fraction after it: the layout of nearly every data file. */
+/**
+ * `YYYY-MM-DD HH:MM:SS` with nothing, a fraction, a `Z` or both after it: the layouts of nearly every
+ * data file (`Z` is what toISOString writes).
+ */
 function scanCommonDateTime(b: Uint8Array, start: number, end: number): number {
   if (end - start < 19 || b[start + 4] !== 45 || b[start + 7] !== 45 || b[start + 13] !== 58 || b[start + 16] !== 58) return NaN;
   const sep = b[start + 10];
@@ -133,6 +136,8 @@ function scanCommonDateTime(b: Uint8Array, start: number, end: number): number {
   }
   let us = cachedDateUs + (hour * 3600 + minute * 60 + second) * US_PER_SECOND;
   let i = start + 19;
+  // UTC said explicitly: the same instant.
+  if (end > i && (b[end - 1] === 90 || b[end - 1] === 122)) end--;
   if (i === end) return us;
   if (b[i] !== 46) return NaN;
   i++;

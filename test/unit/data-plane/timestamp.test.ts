@@ -10,6 +10,8 @@ describe('parseTimestamp', () => {
     expect(parseTimestamp('1995-01-03')).toBe(ms('1995-01-03T00:00:00Z'));
     expect(parseTimestamp('2021-12-31 23:01:00.000000')).toBe(ms('2021-12-31T23:01:00Z'));
     expect(parseTimestamp('2021-12-31T23:01:00')).toBe(ms('2021-12-31T23:01:00Z'));
+    expect(parseTimestamp('2021-12-31T23:01:00.250Z')).toBe(ms('2021-12-31T23:01:00.250Z'));
+    expect(parseTimestamp('2021-12-31T23:01:00z')).toBe(ms('2021-12-31T23:01:00Z'));
     expect(parseTimestamp('2024-02-29 12:34')).toBe(ms('2024-02-29T12:34:00Z'));
     expect(parseTimestamp('2013-01-01 22:00:00.295000+00:00')).toBe(ms('2013-01-01T22:00:00.295Z'));
     expect(parseTimestamp('2020-06-01T10:00:00.5Z')).toBe(ms('2020-06-01T10:00:00.500Z'));
@@ -34,6 +36,8 @@ describe('parseTimestamp', () => {
     ['2021-02-29', 'day 29'],
     ['2021-01-01 24:00:00', 'out of range'],
     ['2021-01-01 10:00:00.', 'empty fraction'],
+    ['2021-01-01 10:00:00.Z', 'empty fraction'],
+    ['2021-01-01 10:00:00ZZ', 'after Z'],
     ['2021-01-01 10:00:00.1234567890', '10 digits'],
     ['2021-01-01 10:00:00+25:00', 'offset'],
     ['2021-01-01 10:00:00 UTC', 'unexpected'],
