@@ -1,3 +1,5 @@
+import type { BuildOptions } from 'esbuild';
+
 /**
  * How the plane functions are bundled (all four alike). The planes stack (NodejsFunction) and
  * `npm run bench` (bench/bundles.ts) both read this, so the bench sizes and times the deployed bundle.
@@ -43,3 +45,22 @@ export const PLANE_BUNDLING: PlaneBundling = {
   format: 'cjs',
   nodeOptions: '--enable-source-maps',
 };
+
+/**
+ * The same bundling as esbuild options, for building outside CDK (bench, tests). `target` is the Node
+ * that will load the bundle: the repo's tools run on Node 20, the functions on Node 24.
+ */
+export function planeEsbuildOptions(target: string): BuildOptions {
+  return {
+    bundle: true,
+    platform: 'node',
+    target,
+    format: PLANE_BUNDLING.format,
+    minify: PLANE_BUNDLING.minify,
+    sourcemap: PLANE_BUNDLING.sourceMap,
+    sourcesContent: PLANE_BUNDLING.sourcesContent,
+    mainFields: [...PLANE_BUNDLING.mainFields],
+    external: [...PLANE_BUNDLING.externalModules],
+    logLevel: 'silent',
+  };
+}

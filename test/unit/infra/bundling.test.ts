@@ -2,7 +2,7 @@ import { builtinModules } from 'node:module';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
-import { LAZY_CREDENTIAL_PROVIDERS, PLANE_BUNDLING } from '../../../infra/bundling.ts';
+import { LAZY_CREDENTIAL_PROVIDERS, planeEsbuildOptions } from '../../../infra/bundling.ts';
 import { PLANES } from '../../../infra/config.ts';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
@@ -13,19 +13,7 @@ const OPTIONAL = new Set(['@aws-sdk/signature-v4-crt']);
 describe('plane function bundles', () => {
   const entries = [...PLANES.map((p) => join('functions', p, 'handler.ts')), join('functions', 'data', 'kafka-handler.ts')];
   it.each(entries)('%s: everything bundled but Node built-ins and the credential providers Lambda never loads', async (entry) => {
-    const out = await build({
-      entryPoints: [join(ROOT, entry)],
-      bundle: true,
-      write: false,
-      metafile: true,
-      outfile: 'handler.cjs',
-      platform: 'node',
-      target: 'node20',
-      format: PLANE_BUNDLING.format,
-      mainFields: [...PLANE_BUNDLING.mainFields],
-      external: [...PLANE_BUNDLING.externalModules],
-      logLevel: 'silent',
-    });
+    const out = await build({ ...planeEsbuildOptions('node20'), sourcemap: false, entryPoints: [join(ROOT, entry)], write: false, metafile: true, outfile: 'handler.cjs' });
     const externals = new Set(Object.values(out.metafile.outputs).flatMap((o) => o.imports.filter((i) => i.external).map((i) => i.path)));
     const unexpected = [...externals].filter((p) => !BUILTINS.has(p) && !LAZY_CREDENTIAL_PROVIDERS.includes(p) && !OPTIONAL.has(p));
     expect(unexpected).toEqual([]);
