@@ -112,12 +112,6 @@ export class KafkaPublisher implements EventPublisher {
       throw kafkaError(err, 'KAFKA_PUBLISH');
     }
   }
-
-  async close(): Promise<void> {
-    const p = this.producer;
-    this.producer = undefined;
-    if (p) await (await p).disconnect();
-  }
 }
 
 /** kafkajs marks what a retry can fix; anything else (unknown topic, auth) is a wiring fault. */

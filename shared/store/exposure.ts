@@ -1,4 +1,4 @@
-import type { ExposureLimits, ExposureView, ReserveOutcome, ReserveRequest, SymbolExposure } from './port.ts';
+import type { ExposureLimits, ReserveOutcome, ReserveRequest, SymbolExposure } from './port.ts';
 import type { Side } from '../domain/index.ts';
 
 /** What an open reservation remembers so it can be settled or released later. */
@@ -70,10 +70,6 @@ export function judgeReservation(req: ReserveRequest, limits: ExposureLimits, s:
 /** Shrinks the position even if every open order on its side fills: a sell of q when shortUse + q <= 0. */
 export function reducesPosition(req: ReserveRequest, sideUse: number): boolean {
   return sideUse + req.qty <= 0;
-}
-
-export function emptyExposureView(): ExposureView {
-  return { grossUse: 0, netLongUse: 0, netShortUse: 0, symbols: {}, openReservations: 0 };
 }
 
 export const ZERO_SYMBOL_EXPOSURE: SymbolExposure = { longUse: 0, shortUse: 0, filledQty: 0, filledNotional: 0 };
