@@ -7,6 +7,7 @@
  * (which adds the wait for the next bar under next-bar-open fills) is reported too.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import * as hdr from 'hdr-histogram-js';
 import { NatsBus, applyNats, loadNatsConfig, subjects, decodeEnvelopes, encodeEnvelope, type PublishItem } from '../shared/bus/index.ts';
@@ -27,6 +28,31 @@ function spawnWorker(kind: string, env: NodeJS.ProcessEnv): ChildProcess {
   // BENCH_WORKER_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the workers under load.
   const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
   return spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'shared/workers/main.ts', kind], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
+function cpuSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return NaN;
+  }
+}
+const CLOCK_TICKS = 100;
+
+/** The nats-server listening on `port` (the test helper does not expose its pid). */
+function natsServerPid(port: number): number | undefined {
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0');
+      if (cmd[0].endsWith('nats-server') && cmd.includes(String(port))) return Number(d);
+    } catch {
+      // The process went away while listing.
+    }
+  }
+  return undefined;
 }
 
 async function started(child: ChildProcess): Promise<void> {
@@ -54,6 +80,12 @@ export async function runLatencyBench(): Promise<Record<string, unknown>> {
       children.push(c);
       await started(c);
     }
+
+    const pids: Record<string, number | undefined> = { order: children[0].pid, strategy: children[1].pid, data: children[2].pid, nats: natsServerPid(Number(new URL(nats.url).port)), bench: process.pid };
+    const cpuNow = () => Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, pid === undefined ? NaN : cpuSeconds(pid)]));
+    /** CPU milliseconds each process spent per 1,000 ticks since `before`: the cost that caps the rate on a quiet machine. */
+    const cpuPerKTicks = (before: Record<string, number>, ticks: number) =>
+      Object.fromEntries(Object.entries(cpuNow()).map(([k, v]) => [k, Math.round(((v - before[k]) * 1e9) / ticks) / 1_000]));
 
     const sentAt = new Map<string, number>();
     const sentAtBarTs = new Map<number, number>();
@@ -120,6 +152,7 @@ export async function runLatencyBench(): Promise<Record<string, unknown>> {
       stages = { events: newHistogram(), intents: newHistogram() };
       fills = 0;
       const total = rate * seconds;
+      const cpu0 = cpuNow();
       const startMs = Date.now();
       let sent = 0;
       while (sent < total) {
@@ -133,6 +166,7 @@ export async function runLatencyBench(): Promise<Record<string, unknown>> {
       await bus.flush();
       const backlog = await drained(60_000);
       await new Promise((r) => setTimeout(r, 200));
+      const cpuMsPer1kTicks = cpuPerKTicks(cpu0, total);
       const us = (p: number) => histogram.getValueAtPercentile(p) / 1_000;
       return {
         ticksPerSecond: rate,
@@ -145,6 +179,7 @@ export async function runLatencyBench(): Promise<Record<string, unknown>> {
         max_ms: histogram.maxValue / 1_000,
         decisionToFill: { p50_ms: decision.getValueAtPercentile(50) / 1_000, p99_ms: decision.getValueAtPercentile(99) / 1_000 },
         tickToEvent: { p50_ms: stages.events.getValueAtPercentile(50) / 1_000, p99_ms: stages.events.getValueAtPercentile(99) / 1_000 },
+        cpuMsPer1kTicks,
         tickToIntent: { p50_ms: stages.intents.getValueAtPercentile(50) / 1_000, p99_ms: stages.intents.getValueAtPercentile(99) / 1_000 },
       };
     };

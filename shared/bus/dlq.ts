@@ -6,6 +6,9 @@ import type { Bus, BusMessage, MessageHandler } from './types.ts';
 
 export const DEAD_LETTER_SCHEMA = 'sys.dlq.v1';
 
+/** Error code: published outputs did not reach the broker; only a replay from the last checkpoint recovers them. */
+export const OUTPUT_LOST = 'OUTPUT_LOST';
+
 export const DeadLetterSchema = z.object({
   originSubject: z.string(),
   reason: z.string(),

@@ -10,11 +10,11 @@
  */
 import { AckPolicy, connect, headers as natsHeaders, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg, type NatsConnection } from 'nats';
 import type { Envelope } from '../domain/envelope.ts';
-import { ConfigError, TransientError, errorMessage } from '../util/errors.ts';
+import { AlgoplanesError, ConfigError, TransientError, errorMessage } from '../util/errors.ts';
 import { decodeEnvelopes, encodeEnvelope } from './codec.ts';
 import { deliverInPlace, type WireMessage } from './deliver.ts';
 import { TurnBatcher, writePacked, type PendingPublish } from './pack.ts';
-import { publishDeadLetter, runHandler, type DeadLetter } from './dlq.ts';
+import { OUTPUT_LOST, publishDeadLetter, runHandler, type DeadLetter } from './dlq.ts';
 import { classify, withRetry } from './retry.ts';
 import type { BatchPublishOptions, Bus, BusMessage, MessageHandler, PublishItem, PublishOptions, SubscribeOptions, Subscription } from './types.ts';
 
@@ -47,6 +47,8 @@ export class NatsBus implements Bus {
   private pending: PendingPublish[] = [];
   private lazyTimer: NodeJS.Timeout | undefined;
   private cuts = 0;
+  /** Newest no-ack message per subject since the last confirming flush. */
+  private readonly unconfirmed = new Map<string, { subject: string; data: Uint8Array; msgID: string }>();
 
   private constructor(
     readonly nc: NatsConnection,
@@ -126,6 +128,7 @@ export class NatsBus implements Bus {
       const h = natsHeaders();
       h.set('Nats-Msg-Id', msgID);
       this.nc.publish(subject, data, { headers: h });
+      this.unconfirmed.set(subject, { subject, data, msgID });
     });
   }
 
@@ -141,10 +144,33 @@ export class NatsBus implements Bus {
     await sent;
   }
 
-  /** Waits until the server has processed everything published so far (hot-path batches). */
+  /**
+   * Confirms every hot-path (no-ack) publish so far: the newest message of each subject is published
+   * again with a JetStream ack. The stream handles one connection's messages in order, so that ack
+   * says everything before it was handled too, and its msgID makes it a duplicate that stores
+   * nothing. A fence that is not a duplicate means the original never reached the stream (nor,
+   * perhaps, the ones before it): that is an OUTPUT_LOST error, which only a replay from the
+   * last checkpoint recovers.
+   */
   async flush(): Promise<void> {
     this.writePending();
-    await this.nc.flush();
+    const fences = [...this.unconfirmed.values()];
+    if (fences.length === 0) {
+      await this.nc.flush();
+      return;
+    }
+    await Promise.all(
+      fences.map(async (f) => {
+        let ack;
+        try {
+          ack = await this.js.publish(f.subject, f.data, { msgID: f.msgID, timeout: 5_000 });
+        } catch (err) {
+          throw publishError(err, f.subject);
+        }
+        if (!ack.duplicate) throw new AlgoplanesError(OUTPUT_LOST, `no-ack publishes on ${f.subject} did not all reach stream ${ack.stream} (the confirming copy of ${f.msgID} was stored anew at seq ${ack.seq})`);
+      }),
+    );
+    for (const f of fences) if (this.unconfirmed.get(f.subject) === f) this.unconfirmed.delete(f.subject);
   }
 
   async streamFor(subject: string): Promise<string> {

@@ -6,13 +6,13 @@
  * longer caps throughput at max_ack_pending / interval round trips.
  */
 import { performance } from 'node:perf_hooks';
-import type * as z from 'zod';
 import type { Bus, BusMessage, PublishOptions, Subscription } from '../bus/index.ts';
 import { NatsBus } from '../bus/index.ts';
 import { describeZodError, makeEnvelope, type Envelope } from '../domain/envelope.ts';
 import type { RedisCache, StateParts } from '../cache/index.ts';
 import { AlgoplanesError, ValidationError, errorMessage } from '../util/errors.ts';
 import { Checkpointer } from './checkpoint.ts';
+import type { PayloadSchema } from './payload.ts';
 import type { WorkerRuntime } from './runtime.ts';
 
 export interface WorkerDeps {
@@ -128,13 +128,7 @@ export abstract class PlaneWorker<P> {
     await new Promise((r) => setTimeout(r, waitMs));
   }
 
-  protected async consume<S extends z.ZodType>(
-    key: string,
-    subject: string,
-    durable: string,
-    schema: S,
-    apply: (data: z.infer<S>, env: Envelope<z.infer<S>>, msg: BusMessage) => void,
-  ): Promise<void> {
+  protected async consume<T>(key: string, subject: string, durable: string, schema: PayloadSchema<T>, apply: (data: T, env: Envelope<T>, msg: BusMessage) => void): Promise<void> {
     const m = this.deps.runtime.metrics;
     const log = this.deps.runtime.logger;
     const stage = m.stageLatency.labels({ stage: `${this.name}.${key}` });
@@ -151,7 +145,7 @@ export abstract class PlaneWorker<P> {
             return;
           }
         }
-        let env: Envelope<z.infer<S>>;
+        let env: Envelope<T>;
         try {
           // The envelope was checked on decode; only the payload is parsed here, with its own schema.
           const parsed = schema.safeParse(msg.envelope.data);

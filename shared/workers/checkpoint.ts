@@ -6,7 +6,8 @@
  * exactly the messages after the last checkpoint onto the state saved with it; outputs re-published
  * during that replay carry the same msgID and the bus drops them.
  */
-import { errorMessage } from '../util/errors.ts';
+import { OUTPUT_LOST } from '../bus/index.ts';
+import { AlgoplanesError, errorMessage } from '../util/errors.ts';
 
 export interface CheckpointOptions<S> {
   intervalMs: number;
@@ -20,8 +21,18 @@ export interface CheckpointOptions<S> {
   onError: (err: unknown, outputLost: boolean) => void;
 }
 
+/** One promise for every input a checkpoint will cover (not one per input: this is the hot path). */
+class Batch {
+  readonly done: Promise<void>;
+  resolve: () => void = () => undefined;
+  size = 0;
+  constructor() {
+    this.done = new Promise<void>((r) => (this.resolve = r));
+  }
+}
+
 export class Checkpointer<S> {
-  private waiters: (() => void)[] = [];
+  private batch = new Batch();
   private inFlight = new Set<Promise<void>>();
   private outboxError: unknown;
   private timer: NodeJS.Timeout | undefined;
@@ -45,21 +56,20 @@ export class Checkpointer<S> {
 
   /** Resolves once a checkpoint covers everything applied so far (then the caller's message is acked). */
   covered(): Promise<void> {
-    return new Promise<void>((resolve) => {
-      this.waiters.push(resolve);
-      if (this.waiters.length >= this.opts.maxPending) void this.flush();
-      else this.timer ??= setTimeout(() => void this.flush(), this.opts.intervalMs);
-    });
+    const batch = this.batch;
+    if (++batch.size >= this.opts.maxPending) void this.flush();
+    else this.timer ??= setTimeout(() => void this.flush(), this.opts.intervalMs);
+    return batch.done;
   }
 
-  /** Runs one checkpoint; on failure keeps the waiters and tries again (acks are held, never faked). */
+  /** Runs one checkpoint; on failure keeps the batch waiting and tries again (acks are held, never faked). */
   flush(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     this.running ??= (async () => {
       // Capture and cut the batch in the same synchronous step: the batch is exactly what the state holds.
-      const batch = this.waiters;
-      this.waiters = [];
+      const batch = this.batch;
+      this.batch = new Batch();
       let outputLost = false;
       try {
         const state = this.opts.capture();
@@ -71,16 +81,19 @@ export class Checkpointer<S> {
           throw new Error(`output publish failed: ${errorMessage(err)}`);
         }
         await this.opts.save(state);
-        for (const w of batch) w();
+        batch.resolve();
       } catch (err) {
-        this.opts.onError(err, outputLost);
-        this.waiters = batch.concat(this.waiters);
+        this.opts.onError(err, outputLost || (err instanceof AlgoplanesError && err.code === OUTPUT_LOST));
+        // The failed batch is covered by the next checkpoint that succeeds.
+        const next = this.batch;
+        next.size += batch.size;
+        void next.done.then(batch.resolve);
         if (!this.closed) this.timer = setTimeout(() => void this.flush(), Math.max(this.opts.intervalMs, 500));
       } finally {
         this.running = undefined;
       }
-      if (this.waiters.length > 0 && !this.timer && !this.closed) {
-        this.timer = setTimeout(() => void this.flush(), this.waiters.length >= this.opts.maxPending ? 0 : this.opts.intervalMs);
+      if (this.batch.size > 0 && !this.timer && !this.closed) {
+        this.timer = setTimeout(() => void this.flush(), this.batch.size >= this.opts.maxPending ? 0 : this.opts.intervalMs);
       }
     })();
     return this.running;

@@ -4,9 +4,9 @@
  * nothing new. Rejected events go to the DLQ with reason and original; flags go to notifications.
  */
 import { allOf, subjects, DEAD_LETTER_SCHEMA, type DeadLetter } from '../bus/index.ts';
-import { MarketEventSchema } from '../domain/index.ts';
 import { DataPlane } from '../data-plane/index.ts';
 import { PlaneWorker, type WorkerDeps } from './base.ts';
+import { MarketEventPayload } from './payload.ts';
 
 export class DataWorker extends PlaneWorker<null> {
   readonly plane: DataPlane;
@@ -20,7 +20,7 @@ export class DataWorker extends PlaneWorker<null> {
       {
         market: (e) => {
           const subject = e.kind === 'ofi' ? subjects.ofi(e.symbol) : subjects.marketEvents(e.symbol);
-          // Hot market stream: no per-message broker ack (the checkpoint's flush confirms the batch), and
+          // Hot market stream: no per-message broker ack (the checkpoint's flush confirms them), and
           // packed: the events from one input message travel together, as that message's ticks did.
           this.emit(subject, `market.${e.kind}.v1`, e, { msgId: `${this.inputId}:${this.outputIndex++}`, fireAndForget: true, pack: true });
         },
@@ -45,7 +45,7 @@ export class DataWorker extends PlaneWorker<null> {
 
   async start(): Promise<void> {
     await this.deps.bus.assertProvisioned([allOf('rawIngest'), subjects.marketEvents('X'), subjects.ofi('X'), subjects.dlq('md.raw.X')]);
-    await this.consume('raw', allOf('rawIngest'), 'data-worker', MarketEventSchema, (e, env, msg) => {
+    await this.consume('raw', allOf('rawIngest'), 'data-worker', MarketEventPayload, (e, env, msg) => {
       this.inputId = env.id;
       this.outputIndex = 0;
       this.plane.process(e, `${msg.subject}#${msg.seq}`);

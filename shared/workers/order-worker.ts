@@ -7,9 +7,10 @@
  */
 import { allOf, subjects } from '../bus/index.ts';
 import type { RedisCache, StateParts } from '../cache/index.ts';
-import { MarketEventSchema, OrderIntentSchema, type Order, type OrderIntent, type PortfolioSnapshot, type Quote } from '../domain/index.ts';
+import { OrderIntentSchema, type Order, type OrderIntent, type PortfolioSnapshot, type Quote } from '../domain/index.ts';
 import { OrderPlane, applyOrderEvent, isTerminal, newOrder, riskLimitsFromEnv, type OrderPlaneState, type RiskLimits } from '../order-plane/index.ts';
 import { PlaneWorker, type WorkerDeps } from './base.ts';
+import { MarketEventPayload } from './payload.ts';
 import { memoInstrument, WORKER_BROKER_RING } from './plane-config.ts';
 
 export interface OrderWorkerOptions {
@@ -67,7 +68,9 @@ export class OrderWorker extends PlaneWorker<OrderWorkerState> {
         execution: (r) => {
           const id = r.order.clientOrderId;
           // Fills happen while a later bar is applied: they continue the intent's trace, not the bar's.
-          this.emit(subjects.executions(r.order.symbol), 'exec.report.v1', r, { msgId: `${id}:${r.order.status}:${r.order.filledQty}`, traceId: this.traces.get(id) });
+          // No per-report broker ack (a JetStream request per report capped the worker); the checkpoint's
+          // flush confirms them before any input is acked, and the per-report msgID dedups a replay exactly.
+          this.emit(subjects.executions(r.order.symbol), 'exec.report.v1', r, { msgId: `${id}:${r.order.status}:${r.order.filledQty}`, traceId: this.traces.get(id), fireAndForget: true });
           if (isTerminal(r.order.status)) this.traces.delete(id);
           if (r.fill) this.portfolioDirty = true;
         },
@@ -150,7 +153,7 @@ export class OrderWorker extends PlaneWorker<OrderWorkerState> {
     await this.restore();
     await this.awaitRedeliveries('MARKET', 'order-worker');
     await this.awaitRedeliveries('ORDERS', 'order-worker');
-    await this.consume('market', allOf('marketEvents'), 'order-worker', MarketEventSchema, (e) => {
+    await this.consume('market', allOf('marketEvents'), 'order-worker', MarketEventPayload, (e) => {
       this.plane.onMarket(e);
       if (e.kind === 'quote') this.quotes.set(e.symbol, e);
     });

@@ -2,9 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { StorageType } from 'nats';
 import { makeEnvelope } from '../../../shared/domain/envelope.ts';
 import { ValidationError, TransientError, ConfigError } from '../../../shared/util/errors.ts';
-import { NatsBus, applyNats, infoNats, listNats, loadNatsConfig, subjects, DeadLetterSchema, MAX_PACK, type BusMessage } from '../../../shared/bus/index.ts';
+import { NatsBus, applyNats, infoNats, listNats, loadNatsConfig, subjects, DeadLetterSchema, MAX_PACK, OUTPUT_LOST, type BusMessage } from '../../../shared/bus/index.ts';
 import { startNatsServer } from '../../helpers/nats-server.ts';
 
 type Server = Awaited<ReturnType<typeof startNatsServer>>;
@@ -219,5 +220,26 @@ describe('NATS JetStream bus', () => {
     await until(async () => ((await bus.jsm.streams.info('ORDERS')).state.messages === 0 ? true : undefined), 'ORDERS drained');
     await sub.close();
     expect(seen).toEqual([1, 2, 3]);
+  });
+
+  it('confirms no-ack publishes at flush with one acked duplicate per subject, and reports OUTPUT_LOST when the stream never got them', async () => {
+    await bus.jsm.streams.purge('EXECUTIONS');
+    await bus.publish(subjects.executions('FENCE'), env(1), { msgId: 'fence-1', fireAndForget: true });
+    await bus.publish(subjects.executions('FENCE'), env(2), { msgId: 'fence-2', fireAndForget: true });
+    await bus.flush();
+    const stored = await bus.jsm.streams.info('EXECUTIONS', { subjects_filter: 'exec.reports.FENCE' });
+    expect(stored.state.subjects?.['exec.reports.FENCE']).toBe(2);
+
+    // Lost on the way: published while no stream captured the subject (as if the server lost it).
+    await bus.publish('fence.lost', env(3), { msgId: 'fence-3', fireAndForget: true });
+    await new Promise((r) => setImmediate(r));
+    await bus.nc.flush();
+    await bus.jsm.streams.add({ name: 'FENCE', subjects: ['fence.>'], storage: StorageType.Memory });
+    try {
+      const err = await bus.flush().catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: OUTPUT_LOST });
+    } finally {
+      await bus.jsm.streams.delete('FENCE');
+    }
   });
 });
