@@ -90,9 +90,9 @@ export function createOrderApp(opts: OrderAppOptions, deps: OrderAppDeps) {
         exposureLimits,
       );
       if (reservation.outcome === 'rejected') {
-        const reason = `${reservation.rule}: would use ${reservation.observed} of ${reservation.limit}`;
+        const { rule, observed, limit } = reservation;
         obs.count('RiskRejects');
-        await finish(applyOrderEvent(newOrder(intent), { type: 'rejected', ts: intent.ts, reason }), { rule: reservation.rule, limit: reservation.limit, observed: reservation.observed });
+        await finish(applyOrderEvent(newOrder(intent), { type: 'rejected', ts: intent.ts, reason: rejectReason(rule, observed, limit) }), { rule, limit, observed });
         return;
       }
       await store.saveOrder(claim.order, 'reserved');
@@ -115,6 +115,12 @@ export function createOrderApp(opts: OrderAppOptions, deps: OrderAppDeps) {
       return { batchItemFailures: summary.batchItemFailures };
     },
   };
+}
+
+function rejectReason(rule: string, observed: number, limit: number): string {
+  if (rule === 'MAX_DAILY_LOSS') return `${rule}: today's loss ${observed} has reached the limit ${limit}`;
+  if (rule === 'REDUCE_ONLY') return `${rule}: today's loss ${observed} has reached ${limit}; only position-reducing orders pass`;
+  return `${rule}: would use ${observed} of ${limit}`;
 }
 
 /** The envelope's trace id when the body is one, so a record's log lines join its upstream trace. */
