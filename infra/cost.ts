@@ -39,8 +39,12 @@ export const WORKLOAD = {
   intentsPerTick: 0.01,
   /** SQS requests per intent: send, receive, delete. */
   sqsRequestsPerIntent: 3,
-  /** DynamoDB writes per order: claim, exposure reservation, fill, position, audit. */
-  dynamoWritesPerOrder: 5,
+  /**
+   * DynamoDB write request units per filled order (items under 1 KB; a transaction bills 2 per item):
+   * claim 1, reservation transaction (exposure + daily-loss check) 4, stage 1, fill transaction
+   * (fill + position + day PnL) 6, settle 1, final stage 1, audit 1.
+   */
+  dynamoWritesPerOrder: 15,
   orderInvocationMs: 50,
   redisGb: 1,
   /** Kafka partitions across md.raw, md.events, strat.intents and ord.executions. */
