@@ -642,19 +642,32 @@ export async function* csvBatches(
     parser.line(buf, start, end, lineNo);
   };
 
+  const full = () => (events.length >= batchSize || rejected.length >= batchSize) && parser.ready();
   for await (const chunk of createReadStream(path, { highWaterMark: READ_CHUNK_BYTES }) as AsyncIterable<Buffer>) {
     bytesRead += chunk.length;
-    const buf = carry ? Buffer.concat([carry, chunk]) : chunk;
     let start = 0;
-    for (;;) {
-      const nl = buf.indexOf(10, start);
-      if (nl < 0) break;
-      feed(buf, start, nl);
+    if (carry) {
+      // Only the line cut by the chunk boundary is joined; the rest of the chunk is read in place.
+      const nl = chunk.indexOf(10);
+      if (nl < 0) {
+        carry = Buffer.concat([carry, chunk]);
+        continue;
+      }
+      const line = Buffer.concat([carry, chunk.subarray(0, nl)]);
+      carry = undefined;
+      feed(line, 0, line.length);
       start = nl + 1;
-      if ((events.length >= batchSize || rejected.length >= batchSize) && parser.ready()) yield take();
+      if (full()) yield take();
+    }
+    for (;;) {
+      const nl = chunk.indexOf(10, start);
+      if (nl < 0) break;
+      feed(chunk, start, nl);
+      start = nl + 1;
+      if (full()) yield take();
     }
     // Copy the tail so the next chunk does not keep this whole buffer alive.
-    carry = start < buf.length ? Buffer.from(buf.subarray(start)) : undefined;
+    carry = start < chunk.length ? Buffer.from(chunk.subarray(start)) : undefined;
   }
   if (carry) feed(carry, 0, carry.length);
   parser.finish();

@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { openMarketSource, openMarketSources, symbolFromPath } from '../../../shared/data-plane/index.ts';
@@ -104,6 +106,22 @@ describe('CSV bars', () => {
     }
     expect(rejected[4].message).toContain('month 13');
     expect(rejected[3].message).toContain('missing');
+  });
+
+  it('joins lines cut by read chunks, even a line longer than a chunk, keeping line numbers', async () => {
+    const rows = Array.from({ length: 40_000 }, (_, i) => `${new Date(Date.UTC(2022, 0, 1) + i * 60_000).toISOString()},100.5,101,100,100.25,${i}.125`);
+    // Line 20,002 spans about two read chunks; it is not a number, so it is quarantined as that line.
+    rows[20_000] = rows[20_000].replace(',100.5,', `,${'9'.repeat(1.5 * 2 ** 20)}x,`);
+    const path = join(mkdtempSync(join(tmpdir(), 'csv-chunks-')), 'long_1m.csv');
+    writeFileSync(path, `timestamp,open,high,low,close,volume\n${rows.join('\n')}\n`);
+    const { events, rejected, lines } = await readAll(await openMarketSource(path));
+    expect(rejected).toHaveLength(1);
+    expect(rejected[0]).toMatchObject({ reason: 'PARSE_ERROR', where: `${path}:20002` });
+    expect(events).toHaveLength(rows.length - 1);
+    expect(lines[19_999]).toBe(20_001);
+    expect(lines[20_000]).toBe(20_003);
+    const bars = events as Bar[];
+    expect(bars.every((b, k) => b.volume === (k < 20_000 ? k : k + 1) + 0.125 && b.ts === isoUs(rows[k < 20_000 ? k : k + 1].split(',')[0]))).toBe(true);
   });
 });
 
