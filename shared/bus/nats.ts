@@ -29,6 +29,8 @@ function publishError(err: unknown, subject: string): Error {
   return classify(err, 'BUS_PUBLISH', looksTransient);
 }
 
+/** Messages one pull may buffer in the client: a fraction of a second of packs at the hot path's rates. */
+const PULL_MAX_MESSAGES = 128;
 /** Longest a lazy publish waits for company. */
 const LAZY_WRITE_MS = 10;
 export interface NatsBusOptions {
@@ -193,7 +195,10 @@ export class NatsBus implements Bus {
     }
     const maxInFlight = opts.maxInFlight ?? 1;
     const cumulative = (await consumer.info(true)).config.ack_policy === AckPolicy.All;
-    const messages = await consumer.consume({ max_messages: Math.min(Math.max(maxInFlight, 256), 8_192) });
+    // Few messages per pull: a packed message holds up to MAX_PACK envelopes, so thousands of buffered
+    // messages of a backlog could be millions of ticks (hundreds of MB the GC then walks). (A max_bytes
+    // pull made nats-server 2.9 and the client spin at a full core each.)
+    const messages = await consumer.consume({ max_messages: Math.min(Math.max(maxInFlight, 16), PULL_MAX_MESSAGES) });
     const sub = new NatsSubscription(subject, messages, handler, maxInFlight, this, cumulative ? new CumulativeAcks() : undefined);
     this.subs.add(sub);
     sub.done.finally(() => this.subs.delete(sub));
