@@ -46,7 +46,8 @@ export class OrderWorker extends PlaneWorker<OrderWorkerState> {
   private readonly gateRejected = new Set<string>();
   /** clientOrderId -> trace id of its intent, until the order is terminal. */
   private traces = new Map<string, string>();
-  private persisted = new Map<string, PersistedOrder>();
+  private readonly persisted = new Map<string, PersistedOrder & { generation: number }>();
+  private generation = 0;
   private nextRank = 0;
   private parts: StateParts | undefined;
   private rewriteParts = true;
@@ -99,18 +100,28 @@ export class OrderWorker extends PlaneWorker<OrderWorkerState> {
 
   protected snapshot(): OrderWorkerState {
     const plane = this.plane.snapshot();
-    // Orders are immutable: a changed order is a new object, so identity finds what to write.
+    // Orders are immutable: a changed order is a new object, so identity finds what to write. The
+    // generation marks what is still there without building a second map of the whole dedup window.
     const reset = this.rewriteParts;
+    if (reset) this.persisted.clear();
+    const generation = ++this.generation;
     const set: [string, string][] = [];
-    const now = new Map<string, PersistedOrder>();
     for (const order of plane.orders) {
-      const before = reset ? undefined : this.persisted.get(order.clientOrderId);
-      const p = before?.order === order ? before : { order, rank: before?.rank ?? this.nextRank++ };
-      if (p !== before) set.push([order.clientOrderId, JSON.stringify(p)]);
-      now.set(order.clientOrderId, p);
+      const before = this.persisted.get(order.clientOrderId);
+      if (before?.order === order) {
+        before.generation = generation;
+        continue;
+      }
+      const p = { order, rank: before?.rank ?? this.nextRank++, generation };
+      set.push([order.clientOrderId, JSON.stringify({ order, rank: p.rank } satisfies PersistedOrder)]);
+      this.persisted.set(order.clientOrderId, p);
     }
-    const del = reset ? [] : [...this.persisted.keys()].filter((id) => !now.has(id));
-    this.persisted = now;
+    const del: string[] = [];
+    for (const [id, p] of this.persisted) {
+      if (p.generation === generation) continue;
+      del.push(id);
+      this.persisted.delete(id);
+    }
     this.rewriteParts = false;
     this.parts = { reset, set, del };
     return { plane: { ...plane, orders: [] }, traces: Object.fromEntries(this.traces) };
