@@ -14,22 +14,22 @@ export function clientOrderId(decision: {
   /** Distinguishes several decisions a strategy makes at the same instant for the same symbol. */
   seq?: number;
 }): string {
-  // The hash of `accountId|strategyId|symbol|ts|side|qty|seq`, fed part by part: no key string is built.
-  hashBegin();
-  hashText(decision.accountId);
-  hashText('|');
-  hashText(decision.strategyId);
-  hashText('|');
-  hashText(decision.symbol);
-  hashText('|');
-  hashNumber(decision.ts);
-  hashText('|');
-  hashText(decision.side);
-  hashText('|');
-  hashNumber(decision.qty);
-  hashText('|');
-  hashNumber(decision.seq ?? 0);
-  hashEnd(ID_CODES, ID_PREFIX.length);
+  // The key `accountId|strategyId|symbol|ts|side|qty|seq` is written as code units, not built as a string.
+  keyLength = 0;
+  putText(decision.accountId);
+  putText('|');
+  putText(decision.strategyId);
+  putText('|');
+  putText(decision.symbol);
+  putText('|');
+  putNumber(decision.ts);
+  putText('|');
+  putText(decision.side);
+  putText('|');
+  putNumber(decision.qty);
+  putText('|');
+  putNumber(decision.seq ?? 0);
+  hashKey(ID_CODES, ID_PREFIX.length);
   return String.fromCharCode.apply(null, ID_CODES);
 }
 
@@ -56,51 +56,37 @@ const HEX_CODES = Array.from('0123456789abcdef', (ch) => ch.charCodeAt(0));
 const ID_PREFIX = 'ap-';
 /** Char codes of the id being made: the prefix, then the first 29 hex digits of the hash. */
 const ID_CODES = Array.from(ID_PREFIX.padEnd(32, '0'), (ch) => ch.charCodeAt(0));
-/** Decimal digits of an integer being hashed, least significant first (2^53 has 16). */
+/** Decimal digits of an integer being written, least significant first (2^53 has 16). */
 const DIGIT_CODES = new Array<number>(16).fill(0);
 /** Char codes of a full 128-bit hash. */
 const HASH_CODES = new Array<number>(32).fill(0);
 
-// Hash state: module-level so a hash runs without allocating (JS is single-threaded; hashes do not nest).
-let a = 0;
-let b = 0;
-let c = 0;
-let d = 0;
-let hashedLength = 0;
+// The key being hashed, as UTF-16 code units: module-level so an id costs no allocation (JS is
+// single-threaded; ids are not made re-entrantly).
+let key = new Uint16Array(256);
+let keyLength = 0;
 
-function hashBegin(): void {
-  a = 0x6a09e667;
-  b = 0xbb67ae85 | 0;
-  c = 0x3c6ef372;
-  d = 0xa54ff53a | 0;
-  hashedLength = 0;
+function putCode(k: number): void {
+  if (keyLength === key.length) {
+    const grown = new Uint16Array(key.length * 2);
+    grown.set(key);
+    key = grown;
+  }
+  key[keyLength++] = k;
 }
 
-function hashText(text: string): void {
-  for (let i = 0; i < text.length; i++) hashCode(text.charCodeAt(i));
-  hashedLength += text.length;
-}
-
-/** Four chained 32-bit lanes, one UTF-16 code unit at a time. */
-function hashCode(k: number): void {
-  a = Math.imul(a ^ k, M1);
-  a = (a << 13) | (a >>> 19);
-  b = (Math.imul(b ^ k, M2) + a) | 0;
-  b = (b << 17) | (b >>> 15);
-  c = (Math.imul(c ^ k, M3) + b) | 0;
-  c = (c << 11) | (c >>> 21);
-  d = (Math.imul(d ^ k, M4) + c) | 0;
-  d = (d << 19) | (d >>> 13);
+function putText(text: string): void {
+  for (let i = 0; i < text.length; i++) putCode(text.charCodeAt(i));
 }
 
 /**
- * Hashes String(x). Integers (timestamps, whole quantities) are fed digit by digit: converting a
- * 16-digit timestamp to a string costs more than hashing it. The digits come from two halves below
- * 10^8 so every step is integer arithmetic (a double's % is a library call).
+ * Writes String(x). Integers (timestamps, whole quantities) are written digit by digit: converting
+ * a 16-digit timestamp to a string costs more than hashing it. The digits come from two halves
+ * below 10^8 so every step is integer arithmetic (a double's % is a library call).
  */
-function hashNumber(x: number): void {
+function putNumber(x: number): void {
   if (!(Number.isSafeInteger(x) && x >= 0)) {
-    hashText(String(x));
+    putText(String(x));
     return;
   }
   let high = Math.floor(x / 1e8);
@@ -121,16 +107,33 @@ function hashNumber(x: number): void {
     DIGIT_CODES[n++] = 48 + (high % 10);
     high = (high / 10) | 0;
   }
-  for (let i = n - 1; i >= 0; i--) hashCode(DIGIT_CODES[i]);
-  hashedLength += n;
+  for (let i = n - 1; i >= 0; i--) putCode(DIGIT_CODES[i]);
 }
 
 /**
- * Cross-lane avalanche, then the 128 bits as hex digit char codes into `out` from `at`, as many as
- * fit: a string made from them at once is flat, with no pieces to join or slice.
+ * Hashes the key: four chained 32-bit lanes over its code units, a cross-lane avalanche, then the
+ * 128 bits as hex digit char codes into `out` from `at`, as many as fit (a string made from them
+ * at once is flat, with no pieces to join or slice).
  */
-function hashEnd(out: number[], at: number): void {
-  a = (a ^ hashedLength) | 0;
+function hashKey(out: number[], at: number): void {
+  let a = 0x6a09e667;
+  let b = 0xbb67ae85 | 0;
+  let c = 0x3c6ef372;
+  let d = 0xa54ff53a | 0;
+  const units = key;
+  const length = keyLength;
+  for (let i = 0; i < length; i++) {
+    const k = units[i];
+    a = Math.imul(a ^ k, M1);
+    a = (a << 13) | (a >>> 19);
+    b = (Math.imul(b ^ k, M2) + a) | 0;
+    b = (b << 17) | (b >>> 15);
+    c = (Math.imul(c ^ k, M3) + b) | 0;
+    c = (c << 11) | (c >>> 21);
+    d = (Math.imul(d ^ k, M4) + c) | 0;
+    d = (d << 19) | (d >>> 13);
+  }
+  a = (a ^ length) | 0;
   a = (a + b + c + d) | 0;
   b = (b + a) | 0;
   c = (c + a) | 0;
@@ -157,8 +160,8 @@ function putHex(x: number, out: number[], at: number): void {
 }
 
 export function hash128Hex(text: string): string {
-  hashBegin();
-  hashText(text);
-  hashEnd(HASH_CODES, 0);
+  keyLength = 0;
+  putText(text);
+  hashKey(HASH_CODES, 0);
   return String.fromCharCode.apply(null, HASH_CODES);
 }
