@@ -8,7 +8,7 @@ import { AuditEventSchema } from '../domain/system.ts';
 import type { CostFeatures, OrderPlaneSink } from '../ports/planes.ts';
 import { ConfigError, ValidationError } from '../util/errors.ts';
 import { CostModelStateSchema, type OnlineCostModel } from './cost-model.ts';
-import { applyOrderEvent, isTerminal, newOrder } from './order-state.ts';
+import { applyOrderEvent, isTerminal, openOrder } from './order-state.ts';
 import { PaperBroker, type PaperBrokerOptions } from './paper-broker.ts';
 import { Portfolio } from './portfolio.ts';
 import { PAPER_VENUE, RiskEngine, type RiskKillSwitchState } from './risk-engine.ts';
@@ -181,14 +181,14 @@ export class OrderPlane {
 
     const breach = this.risk.check(intent, this.pf, { pendingSameSide: this.broker.pendingQty(intent.symbol, intent.side), venue: PAPER_VENUE });
     if (breach) {
-      const order = applyOrderEvent(newOrder(intent), { type: 'rejected', ts: intent.ts, reason: `${breach.rule}: ${breach.message}` });
+      const order = openOrder(intent, { type: 'rejected', ts: intent.ts, reason: `${breach.rule}: ${breach.message}` });
       this.record(order);
       this.tally.rejected++;
       this.sink.breach(breach);
       this.sink.execution({ order });
       return 'rejected';
     }
-    const order = applyOrderEvent(newOrder(intent), { type: 'accepted', ts: intent.ts, venueOrderId: `${PAPER_VENUE}-${intent.clientOrderId}` });
+    const order = openOrder(intent, { type: 'accepted', ts: intent.ts, venueOrderId: `${PAPER_VENUE}-${intent.clientOrderId}` });
     this.record(order);
     this.tally.accepted++;
     this.risk.recordOrder(intent.ts);

@@ -53,6 +53,17 @@ export function newOrder(intent: OrderIntent): Order {
 }
 
 /**
+ * The order an intent opens with its first event applied: what applyOrderEvent(newOrder(intent),
+ * event) returns, without building the interim 'new' order (this runs for every intent).
+ */
+export function openOrder(intent: OrderIntent, event: Extract<OrderEvent, { type: 'accepted' | 'rejected' }>): Order {
+  const ts = Math.max(intent.ts, event.ts);
+  return event.type === 'accepted'
+    ? build(intent, intent.ts, 'accepted', 0, 0, ts, event.venueOrderId, undefined)
+    : build(intent, intent.ts, 'rejected', 0, 0, ts, undefined, event.reason);
+}
+
+/**
  * Pure transition: returns the order after `event`, or throws a ValidationError for an impossible one.
  * Orders are rebuilt field by field (not spread) so every order has one shape: this runs on every
  * acceptance and fill, and a single hidden class keeps it fast.
@@ -62,13 +73,13 @@ export function applyOrderEvent(order: Order, event: OrderEvent): Order {
   switch (event.type) {
     case 'accepted':
       assertTransition(order, 'accepted');
-      return withState(order, 'accepted', order.filledQty, order.avgFillPrice, ts, event.venueOrderId ?? order.venueOrderId, order.rejectReason);
+      return build(order, order.createdTs, 'accepted', order.filledQty, order.avgFillPrice, ts, event.venueOrderId ?? order.venueOrderId, order.rejectReason);
     case 'rejected':
       assertTransition(order, 'rejected');
-      return withState(order, 'rejected', order.filledQty, order.avgFillPrice, ts, order.venueOrderId, event.reason);
+      return build(order, order.createdTs, 'rejected', order.filledQty, order.avgFillPrice, ts, order.venueOrderId, event.reason);
     case 'cancelled':
       assertTransition(order, 'cancelled');
-      return withState(order, 'cancelled', order.filledQty, order.avgFillPrice, ts, order.venueOrderId, order.rejectReason);
+      return build(order, order.createdTs, 'cancelled', order.filledQty, order.avgFillPrice, ts, order.venueOrderId, order.rejectReason);
     case 'fill': {
       if (!(event.qty > 0) || !Number.isFinite(event.qty)) throw new ValidationError('INVALID_FILL', `fill qty ${event.qty} must be a finite number > 0`, `order ${order.clientOrderId}`);
       if (!(event.price > 0) || !Number.isFinite(event.price)) throw new ValidationError('INVALID_FILL', `fill price ${event.price} must be a finite number > 0`, `order ${order.clientOrderId}`);
@@ -81,13 +92,17 @@ export function applyOrderEvent(order: Order, event: OrderEvent): Order {
       assertTransition(order, status);
       const filledQty = complete ? order.qty : order.filledQty + event.qty;
       const avgFillPrice = (order.avgFillPrice * order.filledQty + event.price * event.qty) / (order.filledQty + event.qty);
-      return withState(order, status, filledQty, avgFillPrice, ts, order.venueOrderId, order.rejectReason);
+      return build(order, order.createdTs, status, filledQty, avgFillPrice, ts, order.venueOrderId, order.rejectReason);
     }
   }
 }
 
-function withState(
-  o: Order,
+/** The fields an order keeps from its intent. */
+type OrderTerms = Pick<Order, 'clientOrderId' | 'accountId' | 'strategyId' | 'symbol' | 'side' | 'qty' | 'type' | 'limitPrice' | 'decisionPrice'>;
+
+function build(
+  o: OrderTerms,
+  createdTs: number,
   status: OrderStatus,
   filledQty: number,
   avgFillPrice: number,
@@ -108,7 +123,7 @@ function withState(
     filledQty,
     avgFillPrice,
     decisionPrice: o.decisionPrice,
-    createdTs: o.createdTs,
+    createdTs,
     updatedTs,
     venueOrderId,
     rejectReason,

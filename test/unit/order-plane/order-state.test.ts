@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Order, OrderStatus } from '../../../shared/domain/index.ts';
-import { applyOrderEvent, canTransition, isTerminal, newOrder, type OrderEvent } from '../../../shared/order-plane/index.ts';
+import { applyOrderEvent, canTransition, isTerminal, newOrder, openOrder, type OrderEvent } from '../../../shared/order-plane/index.ts';
 import { ValidationError } from '../../../shared/util/errors.ts';
 import { intent, T0 } from './fixtures.ts';
 
@@ -30,6 +30,21 @@ describe('order state machine', () => {
     expect(applyOrderEvent(accepted(), { type: 'cancelled', ts: T0 + 5 }).status).toBe('cancelled');
     const partial = applyOrderEvent(accepted(), { type: 'fill', ts: T0 + 2, qty: 1, price: 100 });
     expect(applyOrderEvent(partial, { type: 'cancelled', ts: T0 + 5 })).toMatchObject({ status: 'cancelled', filledQty: 1 });
+  });
+
+  it('openOrder is newOrder followed by the first event, field for field', () => {
+    const i = intent({ side: 'sell', qty: 3, type: 'limit', limitPrice: 101 });
+    for (const event of [
+      { type: 'accepted', ts: i.ts, venueOrderId: 'paper-x' },
+      { type: 'accepted', ts: i.ts + 7 },
+      { type: 'rejected', ts: i.ts - 1, reason: 'MAX_ORDER_NOTIONAL: too big' },
+    ] as const) {
+      const opened = openOrder(i, event);
+      const stepwise = applyOrderEvent(newOrder(i), event);
+      expect(opened).toStrictEqual(stepwise);
+      // Same keys in the same order: one object shape for every order.
+      expect(Object.keys(opened)).toEqual(Object.keys(stepwise));
+    }
   });
 
   const filled = () => applyOrderEvent(accepted(), { type: 'fill', ts: T0 + 2, qty: 10, price: 100 });
