@@ -6,7 +6,7 @@
  * dead-lettered alone, and the wire message counts as done once every element is settled.
  */
 import type { DecodedElement } from './codec.ts';
-import { runHandler, undecodableLetter, type DeadLetter } from './dlq.ts';
+import { runHandler, settleFailure, undecodableLetter, type DeadLetter } from './dlq.ts';
 import type { BusMessage, MessageHandler } from './types.ts';
 import type { Envelope } from '../domain/envelope.ts';
 
@@ -56,24 +56,64 @@ export interface WireMessage {
 
 export type DeadLetterFn = (letter: DeadLetter, traceId?: string) => Promise<void>;
 
+/**
+ * Handlers run synchronously up to their first await; a handler that returns the same promise as
+ * the one before (a worker's "covered by the next checkpoint") joins that one's group, so a packed
+ * message costs one wait per group, not one suspended call chain per envelope.
+ */
 export function deliverInPlace(wire: WireMessage, handler: MessageHandler, deadLetter: DeadLetterFn, stopped: () => boolean = () => false): Promise<unknown> {
+  const waits: Promise<unknown>[] = [];
+  let shared: Promise<void> | undefined;
+  let group: LocallySettled[] = [];
   const { elements } = wire;
-  if (elements.length === 1) return deliverElement(wire, 0, handler, deadLetter, stopped);
-  const all: Promise<void>[] = new Array(elements.length);
-  for (let i = 0; i < elements.length; i++) all[i] = deliverElement(wire, i, handler, deadLetter, stopped);
-  return Promise.all(all);
+  for (let i = 0; i < elements.length; i++) {
+    const e = elements[i];
+    if (e.error) {
+      waits.push(deadLetter(undecodableLetter(wire.subject, e.text, e.error, wire.redeliveries)));
+      continue;
+    }
+    const msg = new LocallySettled(wire.subject, wire.seq, i, e.envelope, wire.redeliveries);
+    let r: void | Promise<void>;
+    try {
+      r = handler(msg);
+    } catch (err) {
+      waits.push(afterFailure(wire, msg, err, handler, deadLetter, stopped));
+      continue;
+    }
+    if (!(r instanceof Promise)) {
+      if (msg.outcome === 'nak') waits.push(retry(wire, msg, handler, deadLetter, stopped));
+      else if (!msg.settled) msg.ack();
+      continue;
+    }
+    if (r === shared) {
+      group.push(msg);
+      continue;
+    }
+    shared = r;
+    const members = (group = [msg]);
+    waits.push(
+      r.then(
+        () => Promise.all(members.map((m) => (m.outcome === 'nak' ? retry(wire, m, handler, deadLetter, stopped) : m.settled || m.ack()))),
+        (err: unknown) => Promise.all(members.map((m) => afterFailure(wire, m, err, handler, deadLetter, stopped))),
+      ),
+    );
+  }
+  return waits.length === 1 ? waits[0] : Promise.all(waits);
 }
 
-async function deliverElement(wire: WireMessage, index: number, handler: MessageHandler, deadLetter: DeadLetterFn, stopped: () => boolean): Promise<void> {
-  const e = wire.elements[index];
-  if (e.error) {
-    await deadLetter(undecodableLetter(wire.subject, e.text, e.error, wire.redeliveries));
-    return;
-  }
-  for (let redeliveries = wire.redeliveries; !stopped(); redeliveries++) {
-    const msg = new LocallySettled(wire.subject, wire.seq, index, e.envelope, redeliveries);
+async function afterFailure(wire: WireMessage, msg: LocallySettled, err: unknown, handler: MessageHandler, deadLetter: DeadLetterFn, stopped: () => boolean): Promise<void> {
+  await settleFailure(msg, err, deadLetter);
+  if (msg.outcome === 'nak') await retry(wire, msg, handler, deadLetter, stopped);
+}
+
+/** Retries one element in place after its nak's delay, with the usual attempt limit. */
+async function retry(wire: WireMessage, naked: LocallySettled, handler: MessageHandler, deadLetter: DeadLetterFn, stopped: () => boolean): Promise<void> {
+  let delayMs = naked.nakDelayMs;
+  for (let redeliveries = naked.redeliveries + 1; !stopped(); redeliveries++) {
+    await new Promise((r) => setTimeout(r, delayMs));
+    const msg = new LocallySettled(wire.subject, wire.seq, naked.index, naked.envelope, redeliveries);
     await runHandler(handler, msg, deadLetter);
     if (msg.outcome !== 'nak') return;
-    await new Promise((r) => setTimeout(r, msg.nakDelayMs));
+    delayMs = msg.nakDelayMs;
   }
 }

@@ -41,24 +41,29 @@ export async function runHandler(
     await handler(msg);
     if (!msg.settled) msg.ack();
   } catch (err) {
-    if (msg.settled) return;
-    if (isRetriable(err) && msg.redeliveries < MAX_REDELIVERIES) {
-      msg.nak(Math.min(5_000, 100 * 2 ** msg.redeliveries));
-      return;
-    }
-    msg.term(errorMessage(err));
-    await deadLetter(
-      {
-        originSubject: msg.subject,
-        reason: errorMessage(err),
-        code: err instanceof AlgoplanesError ? err.code : 'HANDLER_ERROR',
-        where: err instanceof AlgoplanesError && err.where ? err.where : msg.subject,
-        redeliveries: msg.redeliveries,
-        original: msg.envelope,
-      },
-      msg.envelope.trace_id,
-    );
+    await settleFailure(msg, err, deadLetter);
   }
+}
+
+/** The failure half of runHandler: nak a retriable error (with backoff) or term and dead-letter. */
+export async function settleFailure(msg: BusMessage, err: unknown, deadLetter: (letter: DeadLetter, traceId: string) => Promise<void>): Promise<void> {
+  if (msg.settled) return;
+  if (isRetriable(err) && msg.redeliveries < MAX_REDELIVERIES) {
+    msg.nak(Math.min(5_000, 100 * 2 ** msg.redeliveries));
+    return;
+  }
+  msg.term(errorMessage(err));
+  await deadLetter(
+    {
+      originSubject: msg.subject,
+      reason: errorMessage(err),
+      code: err instanceof AlgoplanesError ? err.code : 'HANDLER_ERROR',
+      where: err instanceof AlgoplanesError && err.where ? err.where : msg.subject,
+      redeliveries: msg.redeliveries,
+      original: msg.envelope,
+    },
+    msg.envelope.trace_id,
+  );
 }
 
 /** Dead letter for bytes that are not even an envelope. */

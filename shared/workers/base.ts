@@ -141,14 +141,14 @@ export abstract class PlaneWorker<P> {
     const skipBySeq = this.deps.bus.kind !== 'kafka';
     const sub = await this.deps.bus.subscribe(
       subject,
-      async (msg) => {
+      // Not async: it applies at once and hands back the checkpoint's promise, shared by every input it covers.
+      (msg) => {
         m.countBySubject('in', msg.subject);
         if (skipBySeq) {
           const seq = this.seqs[key] ?? 0;
           if (msg.seq < seq || (msg.seq === seq && msg.index <= (this.idx[key] ?? Infinity))) {
             // Already in the saved state: the ack was lost with the crash, the effect was not.
-            await this.ckpt.covered();
-            return;
+            return this.ckpt.covered();
           }
         }
         let env: Envelope<T>;
@@ -174,7 +174,7 @@ export abstract class PlaneWorker<P> {
         }
         stage.observe((performance.now() - t0) / 1000);
         this.traceId = undefined;
-        await this.ckpt.covered();
+        return this.ckpt.covered();
       },
       { durable, maxInFlight: MAX_IN_FLIGHT },
     );
