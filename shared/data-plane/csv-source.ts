@@ -1,9 +1,9 @@
-import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import type { Bar, DepthUpdate, Level, MarketEvent, Quote, Side, Trade } from '../domain/market.ts';
 import type { QualityReason, QuarantineEntry } from '../domain/system.ts';
 import { ValidationError } from '../util/errors.ts';
 import { badNumberReason, scanNumber } from './scan.ts';
-import { lastTimestampFailure, scanTimestamp } from './timestamp.ts';
+import { dateTimePrefixEnd, lastTimestampFailure, scanDateTimePrefix, scanTimestamp } from './timestamp.ts';
 import type { Mutable, SourceBatch, SourceKind } from './source-types.ts';
 import { READ_CHUNK_BYTES } from './source-types.ts';
 
@@ -147,9 +147,10 @@ const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
 let fieldEnd = 0;
 
 /**
- * Number parsing fused with finding the field's comma, so each numeric byte is read once.
- * Plain decimals are converted exactly (integer / power of ten, see scan.ts); anything else is
- * handed to scanNumber with the field's bounds.
+ * Number parsing fused with finding the field's end, so each numeric byte is read once. `end` is the
+ * end of the buffered data, not of the line: the field ends at a comma, a newline (a CR before it
+ * belongs to the line break) or `end`. Plain decimals are converted exactly (integer / power of ten,
+ * see scan.ts); anything else is handed to scanNumber with the field's bounds.
  */
 function scanNumberField(b: Uint8Array, start: number, end: number): number {
   let i = start;
@@ -176,15 +177,42 @@ function scanNumberField(b: Uint8Array, start: number, end: number): number {
     }
     digitCount += fractionDigits;
   }
-  if ((i === end || b[i] === 44) && digitCount > 0 && mantissa <= MAX_EXACT_MANTISSA && fractionDigits <= 22) {
+  if (digitCount > 0 && mantissa <= MAX_EXACT_MANTISSA && fractionDigits <= 22 && endsField(b, i, end)) {
     fieldEnd = i;
     // Prices like `46319.0` skip the division.
     const v = fractionIsZero ? integer : mantissa / POW10[fractionDigits];
     return negative ? -v : v;
   }
-  while (i < end && b[i] !== 44) i++;
-  fieldEnd = i;
-  return scanNumber(b, start, i);
+  const e = textFieldEnd(b, i, end);
+  fieldEnd = e;
+  return scanNumber(b, start, e);
+}
+
+/** Whether a field can end at `i`: a comma, a newline, a CRLF or the end of the data. */
+function endsField(b: Uint8Array, i: number, end: number): boolean {
+  if (i === end) return true;
+  const c = b[i];
+  return c === 44 || c === 10 || (c === 13 && (i + 1 === end || b[i + 1] === 10));
+}
+
+/** The time field read in one pass when it has the common date-time layout; sets fieldEnd. */
+function scanTimeField(b: Uint8Array, start: number, end: number): number {
+  const us = scanDateTimePrefix(b, start, end);
+  if (!Number.isNaN(us) && endsField(b, dateTimePrefixEnd(), end)) {
+    fieldEnd = dateTimePrefixEnd();
+    return us;
+  }
+  fieldEnd = textFieldEnd(b, start, end);
+  return scanTimestamp(b, start, fieldEnd);
+}
+
+/** End of the field holding `i`: its comma, or the line end without the CR of a CRLF. */
+function textFieldEnd(b: Uint8Array, i: number, end: number): number {
+  const from = i;
+  let c = 0;
+  while (i < end && (c = b[i]) !== 44 && c !== 10) i++;
+  if (i > from && b[i - 1] === 13 && (i === end || c === 10)) i--;
+  return i;
 }
 
 /** One row's fields: numbers already parsed for numeric roles, byte ranges for everything. */
@@ -209,7 +237,8 @@ abstract class RowParser {
   protected buf: Uint8Array = new Uint8Array(0);
   protected lineStart = 0;
   protected lineEnd = 0;
-  protected lineNo = 0;
+  /** The header is line 1; parse() is handed the lines after it. */
+  protected lineNo = 1;
   protected readonly requiredFields: number;
   private symbolCache = '';
   private symbolBytes: Uint8Array = new Uint8Array(0);
@@ -237,37 +266,53 @@ abstract class RowParser {
 
   finish(): void {}
 
-  line(b: Uint8Array, start: number, end: number, lineNo: number): void {
+  /**
+   * Parses up to `budget` lines of [start, end), where `end` is just past a newline or the end of the
+   * data, and returns where it stopped (the start of the next line).
+   */
+  parse(b: Uint8Array, start: number, end: number, budget: number): number {
     this.buf = b;
-    this.lineStart = start;
-    this.lineEnd = end;
-    this.lineNo = lineNo;
-    if (!this.split()) return;
-    this.row();
+    let s = start;
+    for (let n = 0; n < budget && s < end; n++) {
+      this.lineNo++;
+      const c = b[s];
+      if (c === 10) {
+        s++;
+        continue;
+      }
+      if (c === 13 && (s + 1 === end || b[s + 1] === 10)) {
+        s = s + 1 === end ? end : s + 2;
+        continue;
+      }
+      this.lineStart = s;
+      const e = this.split(b, s, end);
+      this.lineEnd = e;
+      if (this.fields.count >= this.requiredFields) this.row();
+      else this.rejectMissing();
+      // e is the line's newline, the CR of its CRLF, or the end of the data.
+      s = e === end ? end : b[e] === 10 ? e + 1 : e + 1 === end ? end : e + 2;
+    }
+    return s;
   }
 
   protected abstract row(): void;
 
-  /** Scans the fields of the current line; rejects it (and returns false) when columns are missing. */
-  private split(): boolean {
+  /** Scans the fields of the line starting at `s`; returns where the line's text ends. */
+  private split(b: Uint8Array, s: number, end: number): number {
     const f = this.fields;
-    const b = this.buf;
     const roles = this.layout.roles;
     const keepColumns = this.layout.tardisLevels !== undefined;
     let column = 0;
-    let s = this.lineStart;
-    const end = this.lineEnd;
     for (;;) {
       const role = column < roles.length ? roles[column] : SKIP;
       let e: number;
-      if (role !== SKIP && role !== TIME && IS_TEXT_ROLE[role] === 0) {
+      if (role === TIME) {
+        f.value[TIME] = scanTimeField(b, s, end);
+        e = fieldEnd;
+      } else if (role !== SKIP && IS_TEXT_ROLE[role] === 0) {
         f.value[role] = scanNumberField(b, s, end);
         e = fieldEnd;
-      } else {
-        e = s;
-        while (e < end && b[e] !== 44) e++;
-        if (role === TIME) f.value[TIME] = scanTimestamp(b, s, e);
-      }
+      } else e = textFieldEnd(b, s, end);
       f.start[role] = s;
       f.end[role] = e;
       if (keepColumns && column < f.columnStart.length) {
@@ -275,16 +320,18 @@ abstract class RowParser {
         f.columnEnd[column] = e;
       }
       column++;
-      if (e >= end) break;
+      if (e === end || b[e] !== 44) {
+        f.count = column;
+        return e;
+      }
       s = e + 1;
     }
-    f.count = column;
-    if (column < this.requiredFields) {
-      const missing = this.layout.names[column] ?? `column ${column + 1}`;
-      this.reject('PARSE_ERROR', `${missing}: missing (expected ${this.requiredFields} fields, got ${column})`);
-      return false;
-    }
-    return true;
+  }
+
+  private rejectMissing(): void {
+    const column = this.fields.count;
+    const missing = this.layout.names[column] ?? `column ${column + 1}`;
+    this.reject('PARSE_ERROR', `${missing}: missing (expected ${this.requiredFields} fields, got ${column})`);
   }
 
   protected where(): string {
@@ -605,7 +652,11 @@ function makeParser(layout: CsvLayout, path: string, symbol: string, out: RowSin
   }
 }
 
-/** Reads the CSV in ~1 MiB chunks, carrying partial lines, and yields batches of about `batchSize` events. */
+/**
+ * Reads the CSV in ~1 MiB chunks into two reused buffers, the next read running while the current
+ * buffer is parsed, and yields batches of about `batchSize` events. A line cut by a read moves to the
+ * front of the other buffer; a buffer grows only for a line longer than a chunk.
+ */
 export async function* csvBatches(
   path: string,
   layout: CsvLayout,
@@ -626,8 +677,6 @@ export async function* csvBatches(
     },
   }, intervalUs);
   let bytesRead = 0;
-  let lineNo = 0;
-  let carry: Buffer | undefined;
   const take = (): SourceBatch => {
     const batch = { events, rejected, lines, bytesRead };
     events = [];
@@ -635,41 +684,53 @@ export async function* csvBatches(
     lines = [];
     return batch;
   };
-  const feed = (buf: Buffer, start: number, end: number) => {
-    lineNo++;
-    if (end > start && buf[end - 1] === 13) end--;
-    if (lineNo === 1 || end === start) return; // header; blank lines carry no data
-    parser.line(buf, start, end, lineNo);
-  };
-
   const full = () => (events.length >= batchSize || rejected.length >= batchSize) && parser.ready();
-  for await (const chunk of createReadStream(path, { highWaterMark: READ_CHUNK_BYTES }) as AsyncIterable<Buffer>) {
-    bytesRead += chunk.length;
-    let start = 0;
-    if (carry) {
-      // Only the line cut by the chunk boundary is joined; the rest of the chunk is read in place.
-      const nl = chunk.indexOf(10);
-      if (nl < 0) {
-        carry = Buffer.concat([carry, chunk]);
-        continue;
+  const room = () => Math.max(1, batchSize - Math.max(events.length, rejected.length));
+
+  const handle = await open(path, 'r');
+  let reading: Promise<{ bytesRead: number }> | undefined;
+  try {
+    let buf = Buffer.allocUnsafe(READ_CHUNK_BYTES);
+    let next = Buffer.allocUnsafe(READ_CHUNK_BYTES);
+    let filled = (await handle.read(buf, 0, buf.length, 0)).bytesRead;
+    let position = filled;
+    bytesRead = filled;
+    let inHeader = true;
+    for (let eof = filled === 0; ; ) {
+      // Up to the last newline the buffer holds whole lines; at the end of the file, all of it.
+      const complete = eof ? filled : buf.lastIndexOf(10, filled - 1) + 1;
+      const tail = filled - complete;
+      if (!eof) {
+        if (next.length - tail < READ_CHUNK_BYTES / 2) next = Buffer.allocUnsafe(tail + READ_CHUNK_BYTES);
+        buf.copy(next, 0, complete, filled);
+        reading = handle.read(next, tail, next.length - tail, position);
+        // Failures surface where the read is awaited, not as an unhandled rejection meanwhile.
+        reading.catch(() => {});
       }
-      const line = Buffer.concat([carry, chunk.subarray(0, nl)]);
-      carry = undefined;
-      feed(line, 0, line.length);
-      start = nl + 1;
-      if (full()) yield take();
+      let pos = 0;
+      if (inHeader && complete > 0) {
+        const nl = buf.indexOf(10);
+        pos = nl < 0 || nl >= complete ? complete : nl + 1;
+        inHeader = false;
+      }
+      while (pos < complete) {
+        pos = parser.parse(buf, pos, complete, room());
+        if (full()) yield take();
+      }
+      if (eof) break;
+      const got = (await reading!).bytesRead;
+      reading = undefined;
+      position += got;
+      bytesRead += got;
+      [buf, next] = [next, buf];
+      filled = tail + got;
+      eof = got === 0;
     }
-    for (;;) {
-      const nl = chunk.indexOf(10, start);
-      if (nl < 0) break;
-      feed(chunk, start, nl);
-      start = nl + 1;
-      if (full()) yield take();
-    }
-    // Copy the tail so the next chunk does not keep this whole buffer alive.
-    carry = start < chunk.length ? Buffer.from(chunk.subarray(start)) : undefined;
+  } finally {
+    // An abandoned stream still lets its last read land before the file closes.
+    await reading?.catch(() => {});
+    await handle.close();
   }
-  if (carry) feed(carry, 0, carry.length);
   parser.finish();
   if (events.length > 0 || rejected.length > 0) yield take();
 }

@@ -108,12 +108,20 @@ function twoDigits(b: Uint8Array, i: number): number {
 
 let cachedDateKey = -1;
 let cachedDateUs = 0;
+let prefixEnd = 0;
+
+/** Where the text read by the last successful scanDateTimePrefix call ends. */
+export function dateTimePrefixEnd(): number {
+  return prefixEnd;
+}
 
 /**
- * `YYYY-MM-DD HH:MM:SS` with nothing, a fraction, a `Z` or both after it: the layouts of nearly every
- * data file (`Z` is what toISOString writes).
+ * `YYYY-MM-DD HH:MM:SS` with nothing, a fraction, a `Z` or both after it, at the start of bytes
+ * [start, end): the layouts of nearly every data file (`Z` is what toISOString writes). Returns µs
+ * with dateTimePrefixEnd() just past the text read, so a reader can look for the field's end there;
+ * NaN (without a failure reason) for anything else.
  */
-function scanCommonDateTime(b: Uint8Array, start: number, end: number): number {
+export function scanDateTimePrefix(b: Uint8Array, start: number, end: number): number {
   if (end - start < 19 || b[start + 4] !== 45 || b[start + 7] !== 45 || b[start + 13] !== 58 || b[start + 16] !== 58) return NaN;
   const sep = b[start + 10];
   if (sep !== 32 && sep !== 84) return NaN;
@@ -136,24 +144,24 @@ function scanCommonDateTime(b: Uint8Array, start: number, end: number): number {
   }
   let us = cachedDateUs + (hour * 3600 + minute * 60 + second) * US_PER_SECOND;
   let i = start + 19;
-  // UTC said explicitly: the same instant.
-  if (end > i && (b[end - 1] === 90 || b[end - 1] === 122)) end--;
-  if (i === end) return us;
-  if (b[i] !== 46) return NaN;
-  i++;
-  let n = 0;
-  for (; i < end; i++, n++) {
-    const d = b[i] - 48;
-    if (d < 0 || d > 9) return NaN;
-    if (n < 6) us += d * FRACTION_SCALE[n];
+  if (i < end && b[i] === 46) {
+    i++;
+    let n = 0;
+    for (let d = 0; i < end && (d = b[i] - 48) >= 0 && d <= 9; i++, n++) {
+      if (n < 6) us += d * FRACTION_SCALE[n];
+    }
+    if (n === 0 || n > MAX_FRACTION_DIGITS) return NaN;
   }
-  return n > 0 && n <= MAX_FRACTION_DIGITS ? us : NaN;
+  // UTC said explicitly: the same instant.
+  if (i < end && (b[i] === 90 || b[i] === 122)) i++;
+  prefixEnd = i;
+  return us;
 }
 
 function scanIso(b: Uint8Array, start: number, end: number): number {
   // Anything unusual (offsets, no seconds, bad values) takes the general path, which explains failures.
-  const common = scanCommonDateTime(b, start, end);
-  if (!Number.isNaN(common)) return common;
+  const common = scanDateTimePrefix(b, start, end);
+  if (!Number.isNaN(common) && prefixEnd === end) return common;
   const year = digits(b, start, 4, end);
   const month = digits(b, start + 5, 2, end);
   if (month < 0 || b[start + 7] !== 45) return fail('expected YYYY-MM-DD');

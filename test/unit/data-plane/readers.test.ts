@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { openMarketSource, openMarketSources, symbolFromPath } from '../../../shared/data-plane/index.ts';
 import type { MarketSource } from '../../../shared/data-plane/index.ts';
 import type { Bar, DepthUpdate, MarketEvent, Quote, Trade } from '../../../shared/domain/market.ts';
@@ -122,6 +123,36 @@ describe('CSV bars', () => {
     expect(lines[20_000]).toBe(20_003);
     const bars = events as Bar[];
     expect(bars.every((b, k) => b.volume === (k < 20_000 ? k : k + 1) + 0.125 && b.ts === isoUs(rows[k < 20_000 ? k : k + 1].split(',')[0]))).toBe(true);
+  });
+
+  it('reads every decimal exactly as Number() does, with LF or CRLF line ends and time fractions', async () => {
+    // Up to 20 integer and 25 fraction digits: both the exact integer path and its fallbacks (mantissa past 2^53, > 22 fraction digits).
+    const decimal = fc
+      .tuple(fc.constantFrom('', '+'), fc.stringMatching(/^[0-9]{1,20}$/), fc.option(fc.stringMatching(/^[0-9]{0,25}$/), { nil: undefined }))
+      .map(([sign, int, frac]) => sign + int + (frac === undefined ? '' : `.${frac}`));
+    const price = decimal.filter((text) => Number(text) > 0);
+    const row = fc.record({ price, volume: decimal, fraction: fc.stringMatching(/^[0-9]{0,9}$/), zulu: fc.boolean(), crlf: fc.boolean() });
+    const dir = mkdtempSync(join(tmpdir(), 'csv-decimals-'));
+    await fc.assert(
+      fc.asyncProperty(fc.array(row, { minLength: 1, maxLength: 200 }), async (rows) => {
+        const path = join(dir, 'decimals_1m.csv');
+        const texts = rows.map((r, i) => {
+          const time = new Date(Date.UTC(2022, 0, 1) + i * 60_000).toISOString().slice(0, 19).replace('T', ' ');
+          const stamp = `${time}${r.fraction === '' ? '' : `.${r.fraction}`}${r.zulu ? 'Z' : ''}`;
+          return `${stamp},${r.price},${r.price},${r.price},${r.price},${r.volume}${r.crlf ? '\r\n' : '\n'}`;
+        });
+        writeFileSync(path, `timestamp,open,high,low,close,volume\n${texts.join('')}`);
+        const { events, rejected } = await readAll(await openMarketSource(path, { intervalUs: 60_000_000 }));
+        expect(rejected).toEqual([]);
+        expect(events).toHaveLength(rows.length);
+        rows.forEach((r, i) => {
+          const bar = events[i] as Bar;
+          const fractionUs = Number(r.fraction.slice(0, 6).padEnd(6, '0'));
+          expect([bar.ts, bar.open, bar.close, bar.volume]).toEqual([(Date.UTC(2022, 0, 1) + i * 60_000) * 1000 + fractionUs, Number(r.price), Number(r.price), Number(r.volume)]);
+        });
+      }),
+      { numRuns: 40 },
+    );
   });
 });
 
