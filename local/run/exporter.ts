@@ -7,8 +7,7 @@
  */
 import { connect, type NatsConnection, type Subscription } from 'nats';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { FAMILIES } from '../../shared/bus/index.ts';
-import { EnvelopeSchema } from '../../shared/domain/envelope.ts';
+import { FAMILIES, decodeEnvelopes } from '../../shared/bus/index.ts';
 import { ExecutionReportSchema, OrderIntentSchema, PortfolioSnapshotSchema, RiskBreachSchema, TradingState } from '../../shared/domain/index.ts';
 import { QuarantineEntrySchema } from '../../shared/domain/system.ts';
 import { errorMessage } from '../../shared/util/errors.ts';
@@ -120,12 +119,16 @@ export async function startExporter(opts: ExporterOptions): Promise<RunningExpor
       nc.subscribe(`${family}.>`, {
         callback: (err, msg) => {
           if (err) return;
-          try {
-            const env = EnvelopeSchema.parse(msg.json());
-            handle(msg.subject, env.data, env.trace_id, envelopeMs(env.timestamp));
-          } catch (e) {
-            m.undecodable.inc({ family });
-            log('exporter: undecodable message', { subject: msg.subject, error: errorMessage(e) });
+          // Hot-path subjects carry packs of envelopes (shared/bus/pack.ts); each counts on its own.
+          for (const element of decodeEnvelopes(msg.data, msg.subject)) {
+            try {
+              if (element.error) throw element.error;
+              const env = element.envelope;
+              handle(msg.subject, env.data, env.trace_id, envelopeMs(env.timestamp));
+            } catch (e) {
+              m.undecodable.inc({ family });
+              log('exporter: undecodable message', { subject: msg.subject, error: errorMessage(e) });
+            }
           }
         },
       }),

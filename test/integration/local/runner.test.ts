@@ -77,6 +77,10 @@ describe('npm run local', () => {
       return n > 0 ? n : undefined;
     });
     expect(fills).toBeGreaterThan(0);
+    // Packed hot-path messages (several envelopes per wire message) are read element by element.
+    const exporterMetrics = await (await fetch(`${e.exporter}/metrics`)).text();
+    expect(metricSum(exporterMetrics, 'algoplanes_intents_total')).toBeGreaterThan(0);
+    expect(metricSum(exporterMetrics, 'algoplanes_exporter_undecodable_total')).toBe(0);
     const orderMetrics = await (await fetch(`${e.workers.order}/metrics`)).text();
     expect(metricSum(orderMetrics, 'algoplanes_messages_out_total')).toBeGreaterThan(0);
     expect(orderMetrics).toContain('service="order-worker"');
