@@ -62,7 +62,8 @@ export async function processBatch(items: readonly BatchItem[], handle: (item: B
           opts.logger.error('dead-letter failed, record will be retried', { where: item.where, error: errorMessage(dlqErr) });
         }
       }
-      failures.push({ itemIdentifier: item.id });
+      // The envelopes of one packed record share its id: report it once.
+      if (failures.at(-1)?.itemIdentifier !== item.id) failures.push({ itemIdentifier: item.id });
       if (item.groupId !== undefined) blockedGroups.add(item.groupId);
     } finally {
       opts.logger.removeKeys(['record_id', 'trace_id']);

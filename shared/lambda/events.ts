@@ -88,22 +88,43 @@ export function parseStreamEvent(raw: unknown): StreamEvent {
 
 export function streamItems(e: StreamEvent): BatchItem[] {
   if (e.kind === 'kinesis') {
-    return e.event.Records.map((r) => ({
-      id: r.kinesis.sequenceNumber,
-      where: `${r.eventSourceARN}#${r.kinesis.sequenceNumber}`,
-      source: r.eventSourceARN,
-      text: Buffer.from(r.kinesis.data, 'base64').toString('utf8'),
-      receiveCount: 1,
-    }));
+    return e.event.Records.flatMap((r) =>
+      unpacked({
+        id: r.kinesis.sequenceNumber,
+        where: `${r.eventSourceARN}#${r.kinesis.sequenceNumber}`,
+        source: r.eventSourceARN,
+        text: Buffer.from(r.kinesis.data, 'base64').toString('utf8'),
+        receiveCount: 1,
+      }),
+    );
   }
   const items: BatchItem[] = [];
   for (const records of Object.values(e.event.records)) {
     for (const r of records) {
       const id = `${r.topic}-${r.partition}@${r.offset}`;
-      items.push({ id, where: `kafka:${id}`, source: `kafka:${r.topic}`, text: r.value === undefined ? '' : Buffer.from(r.value, 'base64').toString('utf8'), receiveCount: 1 });
+      items.push(...unpacked({ id, where: `kafka:${id}`, source: `kafka:${r.topic}`, text: r.value === undefined ? '' : Buffer.from(r.value, 'base64').toString('utf8'), receiveCount: 1 }));
     }
   }
   return items;
+}
+
+/**
+ * A packed record (shared/bus/pack.ts: several envelopes of one subject as one JSON array, as the
+ * workers, feeds and the NATS bridge carry the hot path) becomes one item per envelope. All answer to
+ * the record's id, so a retriable failure redelivers the whole record; its other envelopes are
+ * applied idempotently. Anything else, an empty array included, stays one item for the payload
+ * checks to accept or dead-letter.
+ */
+function unpacked(record: BatchItem): BatchItem[] {
+  if (!record.text.startsWith('[')) return [record];
+  let elements: unknown;
+  try {
+    elements = JSON.parse(record.text);
+  } catch {
+    return [record];
+  }
+  if (!Array.isArray(elements) || elements.length === 0) return [record];
+  return elements.map((element: unknown, i) => ({ ...record, where: `${record.where}[${i}]`, text: JSON.stringify(element) }));
 }
 
 export function sqsItems(e: SqsEvent): BatchItem[] {

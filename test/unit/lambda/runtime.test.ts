@@ -1,6 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createObservability, planeHandler, processBatch, requireEnv, secretRedactor, REDACTED, type BatchItem } from '../../../shared/lambda/index.ts';
+import { createObservability, parseStreamEvent, planeHandler, processBatch, requireEnv, secretRedactor, streamItems, REDACTED, type BatchItem } from '../../../shared/lambda/index.ts';
 import { MemoryStore } from '../../../shared/store/index.ts';
 import { TransientError, ValidationError } from '../../../shared/util/errors.ts';
 import { lambdaContext } from '../../integration/lambda/context.ts';
@@ -54,6 +54,40 @@ describe('processBatch', () => {
       dlq: { deadLetter: async () => Promise.reject(new Error('dlq down')) },
     });
     expect(out.batchItemFailures).toEqual([{ itemIdentifier: 'x' }]);
+  });
+});
+
+describe('packed stream records', () => {
+  const kinesisRecord = (seq: string, text: string) => ({
+    eventSource: 'aws:kinesis',
+    eventID: `shard-0:${seq}`,
+    eventSourceARN: 'arn:aws:kinesis:us-east-1:1:stream/md',
+    kinesis: { data: Buffer.from(text).toString('base64'), partitionKey: 'BTC', sequenceNumber: seq, approximateArrivalTimestamp: 1 },
+  });
+
+  it('become one item per envelope under the record id; a failing envelope reports its record once', async () => {
+    const packed = JSON.stringify([{ n: 1 }, { n: 2 }, { n: 3 }]);
+    const items = streamItems(parseStreamEvent({ Records: [kinesisRecord('7', packed), kinesisRecord('8', '{"n":4}'), kinesisRecord('9', '[]')] }));
+    expect(items.map((i) => [i.id, i.where.slice(i.where.indexOf('#')), i.text])).toEqual([
+      ['7', '#7[0]', '{"n":1}'],
+      ['7', '#7[1]', '{"n":2}'],
+      ['7', '#7[2]', '{"n":3}'],
+      ['8', '#8', '{"n":4}'],
+      ['9', '#9', '[]'],
+    ]);
+
+    const dead: string[] = [];
+    const out = await processBatch(
+      items,
+      async (i) => {
+        const body = JSON.parse(i.text) as { n?: number };
+        if (body.n === undefined) throw new ValidationError('BAD_ENVELOPE', 'not an envelope', i.where);
+        if (body.n >= 2 && body.n <= 3) throw new TransientError('DOWN', 'store down');
+      },
+      { logger: quietLogger(), dlq: { deadLetter: async (i) => void dead.push(i.where) } },
+    );
+    expect(out.batchItemFailures).toEqual([{ itemIdentifier: '7' }]);
+    expect(dead).toEqual(['arn:aws:kinesis:us-east-1:1:stream/md#9']);
   });
 });
 
