@@ -112,16 +112,18 @@ export async function runLatencyBench(): Promise<Record<string, unknown>> {
     let cancelled = 0;
     const sub = bus.nc.subscribe('exec.reports.>', {
       callback: (_err, msg) => {
-        const env2 = msg.json<{ trace_id: string; data: { order: { status: string }; fill?: { ts: number } } }>();
-        if (env2.data.order.status === 'cancelled') cancelled++;
-        if (!env2.data.fill) return;
         const t = now();
-        const t0 = sentAtBarTs.get(env2.data.fill.ts);
-        if (t0 === undefined) return;
-        fills++;
-        histogram.recordValue(Math.max(1, Math.round((t - t0) * 1_000)));
-        const d0 = sentAt.get(env2.trace_id);
-        if (d0 !== undefined) decision.recordValue(Math.max(1, Math.round((t - d0) * 1_000)));
+        for (const { envelope } of decodeEnvelopes(msg.data, msg.subject)) {
+          const r = envelope?.data as { order: { status: string }; fill?: { ts: number } } | undefined;
+          if (!envelope || !r) continue;
+          if (r.order.status === 'cancelled') cancelled++;
+          const t0 = r.fill && sentAtBarTs.get(r.fill.ts);
+          if (t0 === undefined) continue;
+          fills++;
+          histogram.recordValue(Math.max(1, Math.round((t - t0) * 1_000)));
+          const d0 = sentAt.get(envelope.trace_id);
+          if (d0 !== undefined) decision.recordValue(Math.max(1, Math.round((t - d0) * 1_000)));
+        }
       },
     });
 

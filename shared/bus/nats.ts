@@ -8,7 +8,7 @@
  * message; an ack-all consumer (the market fan-outs) is acked cumulatively: messages settle locally in
  * delivery order and one ack of the newest settled message covers every earlier one.
  */
-import { AckPolicy, connect, headers as natsHeaders, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg, type NatsConnection } from 'nats';
+import { AckPolicy, DeliverPolicy, connect, headers as natsHeaders, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg, type NatsConnection } from 'nats';
 import type { Envelope } from '../domain/envelope.ts';
 import { AlgoplanesError, ConfigError, TransientError, errorMessage } from '../util/errors.ts';
 import { decodeEnvelopes, encodeEnvelope } from './codec.ts';
@@ -173,6 +173,20 @@ export class NatsBus implements Bus {
       }),
     );
     for (const f of fences) if (this.unconfirmed.get(f.subject) === f) this.unconfirmed.delete(f.subject);
+  }
+
+  /** Every envelope stored on `filterSubject` since `since` (packed messages opened), in stream order. */
+  async envelopesSince(stream: string, filterSubject: string, since: Date): Promise<Envelope[]> {
+    const consumer = await this.js.consumers.get(stream, { filterSubjects: filterSubject, deliver_policy: DeliverPolicy.StartTime, opt_start_time: since.toISOString() });
+    const out: Envelope[] = [];
+    let pending = (await consumer.info()).num_pending;
+    while (pending > 0) {
+      for await (const m of await consumer.fetch({ max_messages: Math.min(pending, 1_000), expires: 5_000 })) {
+        for (const e of decodeEnvelopes(m.data, `${m.subject}#${m.seq}`)) if (e.envelope) out.push(e.envelope);
+        pending = m.info.pending;
+      }
+    }
+    return out;
   }
 
   async streamFor(subject: string): Promise<string> {

@@ -38,6 +38,8 @@ export interface SavedState<P> {
   seqs: Record<string, number>;
   /** ... and the last applied envelope's index in it (absent: the whole message, as before packing). */
   idx?: Record<string, number>;
+  /** Wall time (ms) of the capture: outputs published after it may have to be replayed. */
+  capturedAt?: number;
 }
 
 /** Default for WorkerDeps.checkpointMaxPending: a quarter of the MARKET consumers' max_ack_pending. */
@@ -49,6 +51,8 @@ export abstract class PlaneWorker<P> {
   protected readonly ckpt: Checkpointer<CapturedState | undefined>;
   protected seqs: Record<string, number> = {};
   protected idx: Record<string, number> = {};
+  /** Capture time of the restored checkpoint (0: from before it was recorded); undefined on a fresh start. */
+  protected restoredCapture: number | undefined;
   /** Trace id of the input being applied, so outputs continue its trace. */
   protected traceId: string | undefined;
   private readonly subs: Subscription[] = [];
@@ -61,7 +65,8 @@ export abstract class PlaneWorker<P> {
       intervalMs: deps.checkpointMs,
       maxPending: deps.checkpointMaxPending ?? CHECKPOINT_MAX_PENDING,
       // Serialised at once: the plane keeps mutating while outputs and Redis are awaited.
-      capture: () => (deps.cache ? { json: JSON.stringify({ plane: this.snapshot(), seqs: this.seqs, idx: this.idx } satisfies SavedState<P>), parts: this.captureParts() } : undefined),
+      capture: () =>
+        deps.cache ? { json: JSON.stringify({ plane: this.snapshot(), seqs: this.seqs, idx: this.idx, capturedAt: Date.now() } satisfies SavedState<P>), parts: this.captureParts() } : undefined,
       save: (state) => this.save(state),
       onError: (err, outputLost) => {
         deps.runtime.logger.log(outputLost ? 'error' : 'warn', outputLost ? 'output lost; restarting from checkpoint' : 'checkpoint failed; acks held, retrying', {
@@ -110,6 +115,7 @@ export abstract class PlaneWorker<P> {
       this.restorePlane(saved.plane, await cache.getStateParts(this.stateKey));
       this.seqs = { ...saved.seqs };
       this.idx = { ...saved.idx };
+      this.restoredCapture = saved.capturedAt ?? 0;
       this.deps.runtime.logger.log('info', 'state restored', { seqs: this.seqs, idx: this.idx });
     }
   }

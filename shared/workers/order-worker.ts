@@ -5,13 +5,22 @@
  * cannot be persisted or trusted, so risk-increasing intents are rejected with EXPOSURE_UNKNOWN and
  * health reports degraded; risk-reducing ones still go through. Recovery needs no restart.
  */
-import { allOf, subjects } from '../bus/index.ts';
+import { allOf, subjects, NatsBus } from '../bus/index.ts';
 import type { RedisCache, StateParts } from '../cache/index.ts';
-import { OrderIntentSchema, type Order, type OrderIntent, type PortfolioSnapshot, type Quote } from '../domain/index.ts';
+import { ExecutionReportSchema, OrderIntentSchema, type ExecutionReport, type Order, type OrderIntent, type PortfolioSnapshot, type Quote } from '../domain/index.ts';
 import { OrderPlane, applyOrderEvent, isTerminal, newOrder, riskLimitsFromEnv, type OrderPlaneState, type RiskLimits } from '../order-plane/index.ts';
 import { PlaneWorker, type WorkerDeps } from './base.ts';
 import { MarketEventPayload } from './payload.ts';
 import { memoInstrument, WORKER_BROKER_RING } from './plane-config.ts';
+
+/** A checkpoint from before capture times were recorded: look back as far as the EXECUTIONS duplicate window. */
+const REPORT_DEDUP_WINDOW_MS = 120_000;
+const CLOCK_SKEW_MS = 5_000;
+
+/** One execution report's identity: its order, status and filled quantity (also its msgID). */
+function reportKey(r: ExecutionReport): string {
+  return `${r.order.clientOrderId}:${r.order.status}:${r.order.filledQty}`;
+}
 
 export interface OrderWorkerOptions {
   accountId: string;
@@ -51,6 +60,8 @@ export class OrderWorker extends PlaneWorker<OrderWorkerState> {
   private nextRank = 0;
   private parts: StateParts | undefined;
   private rewriteParts = true;
+  /** Reports published after the restored checkpoint, before the crash that replays them. */
+  private readonly alreadyPublished = new Set<string>();
   /** Intents per account since the last checkpoint: the Redis rate counter is bumped once per checkpoint, not per intent. */
   private readonly intentCounts = new Map<string, number>();
 
@@ -68,10 +79,15 @@ export class OrderWorker extends PlaneWorker<OrderWorkerState> {
       {
         execution: (r) => {
           const id = r.order.clientOrderId;
+          const msgId = reportKey(r);
           // Fills happen while a later bar is applied: they continue the intent's trace, not the bar's.
-          // No per-report broker ack (a JetStream request per report capped the worker); the checkpoint's
-          // flush confirms them before any input is acked, and the per-report msgID dedups a replay exactly.
-          this.emit(subjects.executions(r.order.symbol), 'exec.report.v1', r, { msgId: `${id}:${r.order.status}:${r.order.filledQty}`, traceId: this.traces.get(id), fireAndForget: true });
+          // Packed and without a broker ack per report (a JetStream request per report capped the worker);
+          // the checkpoint's flush confirms them before any input is acked. A replay after a crash may
+          // pack them differently, so the broker's msgID dedup cannot be relied on: reports that are
+          // already in the stream are skipped here instead.
+          if (!this.alreadyPublished.delete(msgId)) {
+            this.emit(subjects.executions(r.order.symbol), 'exec.report.v1', r, { msgId, traceId: this.traces.get(id), fireAndForget: true, pack: true });
+          }
           if (isTerminal(r.order.status)) this.traces.delete(id);
           if (r.fill) this.portfolioDirty = true;
         },
@@ -162,6 +178,15 @@ export class OrderWorker extends PlaneWorker<OrderWorkerState> {
   async start(): Promise<void> {
     await this.deps.bus.assertProvisioned([allOf('intents'), allOf('marketEvents'), subjects.executions('X'), subjects.portfolio(this.opts.accountId)]);
     await this.restore();
+    if (this.restoredCapture !== undefined && this.deps.bus instanceof NatsBus) {
+      // Capture time from this host's clock, stream times from the server's: a margin for the skew.
+      const since = new Date((this.restoredCapture || Date.now() - REPORT_DEDUP_WINDOW_MS) - CLOCK_SKEW_MS);
+      for (const env of await this.deps.bus.envelopesSince('EXECUTIONS', allOf('executions'), since)) {
+        const r = ExecutionReportSchema.safeParse(env.data);
+        if (r.success) this.alreadyPublished.add(reportKey(r.data));
+      }
+      this.deps.runtime.logger.log('info', 'reports already published since the checkpoint', { count: this.alreadyPublished.size });
+    }
     await this.awaitRedeliveries('MARKET', 'order-worker');
     await this.awaitRedeliveries('ORDERS', 'order-worker');
     await this.consume('market', allOf('marketEvents'), 'order-worker', MarketEventPayload, (e) => {

@@ -47,14 +47,14 @@ export function sliceCsv(src: string, dir: string, rows: number): string {
   return path;
 }
 
-/** Every execution report in the EXECUTIONS stream, in stream order. */
+/** Every execution report in the EXECUTIONS stream, in stream order (packed messages opened). */
 export async function readExecutions(bus: NatsBus): Promise<ExecutionReport[]> {
   const info = await bus.jsm.streams.info('EXECUTIONS');
   const out: ExecutionReport[] = [];
   for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
     const m = await bus.jsm.streams.getMessage('EXECUTIONS', { seq });
     if (!m.subject.startsWith('exec.reports.')) continue;
-    out.push(ExecutionReportSchema.parse((m.json() as { data: unknown }).data) as ExecutionReport);
+    for (const e of decodeEnvelopes(m.data, m.subject)) out.push(ExecutionReportSchema.parse(e.envelope?.data) as ExecutionReport);
   }
   return out;
 }
