@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { BarSchema } from '../../../shared/domain/index.ts';
+import { MarketEventPayload } from '../../../shared/workers/payload.ts';
+
+const bar = { kind: 'bar', symbol: 'BTC-USD', ts: 1_700_000_000_000_000, intervalUs: 60_000_000, open: 100, high: 101, low: 99, close: 100.5, volume: 3 };
+
+/** Deterministic variations of a bar: each field replaced by values at and beyond the schema's edges. */
+function* variants(): Generator<Record<string, unknown>> {
+  const values: unknown[] = [0, -1, 1, 0.5, 1e300, NaN, Infinity, -Infinity, 2 ** 60, '1', null, undefined, 99, 101, 102, 98, 'x'.repeat(65), 'BAD SYMBOL', 'ETH/USD'];
+  for (const key of Object.keys(bar)) for (const v of values) yield { ...bar, [key]: v };
+  yield { ...bar, extra: 1 };
+  const { volume: _dropped, ...missing } = bar;
+  yield missing;
+  yield Object.assign(Object.create({ inherited: 1 }), bar);
+}
+
+describe('market payload fast path', () => {
+  it('accepts exactly what BarSchema accepts, unchanged, and explains every rejection with zod', () => {
+    let fast = 0;
+    for (const v of [bar, ...variants()]) {
+      const ours = MarketEventPayload.safeParse(v);
+      const zod = BarSchema.safeParse(v);
+      expect(ours.success, JSON.stringify(v)).toBe(zod.success);
+      if (ours.success && zod.success) expect(ours.data).toEqual(zod.data);
+      // Another kind is explained by its own schema (or the union), not by BarSchema.
+      if (!ours.success && !zod.success && v.kind === 'bar') expect(ours.error.issues).toEqual(zod.error.issues);
+      if (ours.success && ours.data === v) fast++;
+    }
+    // The plain bar and the harmless variants take the fast path (the result is the input itself).
+    expect(fast).toBeGreaterThan(5);
+  });
+});
