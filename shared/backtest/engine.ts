@@ -31,7 +31,7 @@ type Topics = {
 };
 
 export interface BacktestHooks {
-  /** Called after each input batch with bytes read so far, for progress bars. */
+  /** Called with the bytes read so far each time reading advances, for progress bars. */
   onProgress?(bytesRead: number, totalBytes: number): void;
   /** Risk limits; by default the env-free defaults (a backtest must not depend on the shell it runs in). */
   limits?: Partial<RiskLimits>;
@@ -142,6 +142,7 @@ export async function runBacktest(input: BacktestInput, hooks: BacktestHooks = {
 
   let events = 0;
   let engineMs = 0;
+  let reported = -1;
   for await (const batch of source.batches()) {
     const started = performance.now();
     for (const entry of batch.rejected) dataPlane.quarantine(entry);
@@ -150,7 +151,11 @@ export async function runBacktest(input: BacktestInput, hooks: BacktestHooks = {
     for (let i = 0; i < batchEvents.length; i++) dataPlane.process(batchEvents[i], source.path, lines[i]);
     events += batchEvents.length;
     engineMs += performance.now() - started;
-    hooks.onProgress?.(batch.bytesRead, source.totalBytes);
+    // Batches are small and reads large: most batches would report the same progress again.
+    if (batch.bytesRead !== reported) {
+      reported = batch.bytesRead;
+      hooks.onProgress?.(reported, source.totalBytes);
+    }
   }
   dataPlane.flush();
 

@@ -30,7 +30,12 @@ export interface SourceOptions {
   intervalUs?: number;
 }
 
-export const DEFAULT_BATCH_SIZE = 4096;
+/**
+ * Small on purpose: a batch's events stay alive until it is consumed, and every young-generation GC
+ * copies what is alive (a bar is seven heap objects), so a few hundred rows in flight keep those GCs
+ * cheap where a few thousand made them a tenth of a backtest's time.
+ */
+export const DEFAULT_BATCH_SIZE = 512;
 export const READ_CHUNK_BYTES = 1 << 20;
 
 export type Mutable<T> = { -readonly [K in keyof T]: T[K] };

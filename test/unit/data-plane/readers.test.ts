@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { openMarketSource, openMarketSources, symbolFromPath } from '../../../shared/data-plane/index.ts';
+import { DEFAULT_BATCH_SIZE, openMarketSource, openMarketSources, symbolFromPath } from '../../../shared/data-plane/index.ts';
 import type { MarketSource } from '../../../shared/data-plane/index.ts';
 import type { Bar, DepthUpdate, MarketEvent, Quote, Trade } from '../../../shared/domain/market.ts';
 import { MarketEventSchema } from '../../../shared/domain/market.ts';
@@ -39,7 +39,7 @@ function csvRows(path: string): string[][] {
 const isoUs = (text: string) => Date.parse(text.replace(' ', 'T').replace(/(\.\d{3})\d*/, '$1') + (/[Z+]/.test(text.slice(10)) ? '' : 'Z')) * 1000;
 
 describe('CSV bars', () => {
-  it('streams the BTC 1-minute file across 1 MiB chunks in 4096-event batches', async () => {
+  it('streams the BTC 1-minute file across 1 MiB chunks in DEFAULT_BATCH_SIZE-event batches', async () => {
     const path = data('bars/btc-perp-2022-01_1m.csv');
     const source = await openMarketSource(path);
     expect(source).toMatchObject({ kind: 'bars', symbol: 'BTC-PERP-2022-01', totalBytes: readFileSync(path).length });
@@ -47,7 +47,7 @@ describe('CSV bars', () => {
     const rows = csvRows(path);
     expect(rejected).toEqual([]);
     expect(events).toHaveLength(rows.length);
-    expect(batches).toBe(Math.ceil(rows.length / 4096));
+    expect(batches).toBe(Math.ceil(rows.length / DEFAULT_BATCH_SIZE));
     expect(bytesRead).toBe(source.totalBytes);
     expect(lines[0]).toBe(2);
     expect(lines.at(-1)).toBe(rows.length + 1);
