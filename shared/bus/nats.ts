@@ -74,7 +74,7 @@ export class NatsBus implements Bus {
   async publish(subject: string, envelope: Envelope, opts: PublishOptions = {}): Promise<void> {
     const msgID = opts.msgId ?? envelope.id;
     if (opts.fireAndForget) {
-      this.queue(subject, envelope, msgID, opts.pack, opts.lazy);
+      this.enqueue(subject, envelope, msgID, opts.pack, opts.lazy);
       return;
     }
     if (opts.pack) return this.packed.add({ subject, msgID, json: JSON.stringify(envelope), cut: this.cuts });
@@ -101,7 +101,11 @@ export class NatsBus implements Bus {
     await Promise.all(sends);
   });
 
-  private queue(subject: string, envelope: Envelope, msgID: string, pack = false, lazy = false): void {
+  /**
+   * A no-ack publish, queued synchronously (what `publish` with fireAndForget does, without its
+   * promise): confirmed by the next flush(), which reports a loss as OUTPUT_LOST.
+   */
+  enqueue(subject: string, envelope: Envelope, msgID: string = envelope.id, pack = false, lazy = false): void {
     this.corePublish(pack ? { subject, msgID, json: JSON.stringify(envelope), cut: this.cuts } : { subject, msgID, data: encodeEnvelope(envelope), cut: this.cuts }, lazy);
   }
 
@@ -136,7 +140,7 @@ export class NatsBus implements Bus {
 
   async publishBatch(items: readonly PublishItem[], opts: BatchPublishOptions = {}): Promise<void> {
     if (opts.fireAndForget) {
-      for (const it of items) this.queue(it.subject, it.envelope, it.msgId ?? it.envelope.id, opts.pack);
+      for (const it of items) this.enqueue(it.subject, it.envelope, it.msgId ?? it.envelope.id, opts.pack);
       this.cut();
       return;
     }

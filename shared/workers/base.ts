@@ -137,7 +137,7 @@ export abstract class PlaneWorker<P> {
   protected async consume<T>(key: string, subject: string, durable: string, schema: PayloadSchema<T>, apply: (data: T, env: Envelope<T>, msg: BusMessage) => void): Promise<void> {
     const m = this.deps.runtime.metrics;
     const log = this.deps.runtime.logger;
-    const stage = m.stageLatency.labels({ stage: `${this.name}.${key}` });
+    const stage = m.stageLatency.stage(`${this.name}.${key}`);
     const skipBySeq = this.deps.bus.kind !== 'kafka';
     const sub = await this.deps.bus.subscribe(
       subject,
@@ -159,7 +159,7 @@ export abstract class PlaneWorker<P> {
             if (log.enabled('debug')) log.log('debug', 'rejected', { trace_id: msg.envelope.trace_id, subject: msg.subject, seq: msg.seq, error: describeZodError(parsed.error) });
             throw new ValidationError('BAD_PAYLOAD', `${msg.envelope.schema}: ${describeZodError(parsed.error)}`, msg.subject);
           }
-          env = { ...msg.envelope, data: parsed.data };
+          env = parsed.data === msg.envelope.data ? (msg.envelope as Envelope<T>) : { ...msg.envelope, data: parsed.data };
         } catch (err) {
           m.rejects.inc({ reason: err instanceof AlgoplanesError ? err.code : 'INVALID' });
           throw err;
@@ -191,6 +191,17 @@ export abstract class PlaneWorker<P> {
     const m = this.deps.runtime.metrics;
     const log = this.deps.runtime.logger;
     if (log.enabled('debug')) log.log('debug', 'emitted', { trace_id: env.trace_id, subject, schema, msg_id: opts.msgId });
+    const bus = this.deps.bus;
+    if (opts.fireAndForget && bus instanceof NatsBus) {
+      // Nothing to await (the checkpoint's flush confirms it): no promise per output on the hot path.
+      try {
+        bus.enqueue(subject, env, opts.msgId, opts.pack, opts.lazy);
+      } catch (err) {
+        this.ckpt.outputFailed(err);
+      }
+      m.countBySubject('out', subject);
+      return;
+    }
     this.ckpt.emit(async () => {
       await this.deps.bus.publish(subject, env, { msgId: opts.msgId, fireAndForget: opts.fireAndForget, lazy: opts.lazy, pack: opts.pack });
       m.countBySubject('out', subject);

@@ -47,11 +47,14 @@ export class Checkpointer<S> {
    */
   emit(publish: () => Promise<void>): void {
     const p: Promise<void> = publish()
-      .catch((err: unknown) => {
-        this.outboxError ??= err;
-      })
+      .catch((err: unknown) => this.outputFailed(err))
       .finally(() => this.inFlight.delete(p));
     this.inFlight.add(p);
+  }
+
+  /** An output handed to the bus without a promise could not be published: the next checkpoint fails as OUTPUT_LOST. */
+  outputFailed(err: unknown): void {
+    this.outboxError ??= err;
   }
 
   /** Resolves once a checkpoint covers everything applied so far (then the caller's message is acked). */

@@ -3,7 +3,7 @@
  * /metrics over HTTP, and a graceful SIGTERM (stop fetching, finish and ack in-flight work, close).
  */
 import type { Server } from 'node:http';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type MetricType } from 'prom-client';
 import type { HealthStatus } from '../domain/system.ts';
 import { serveHealthAndMetrics } from './http.ts';
 import { errorMessage } from '../util/errors.ts';
@@ -39,39 +39,127 @@ export class WorkerMetrics {
   readonly messagesIn: Counter<'subject'>;
   readonly messagesOut: Counter<'subject'>;
   readonly rejects: Counter<'reason'>;
-  readonly stageLatency: Histogram<'stage'>;
+  readonly stageLatency: StageLatency;
   readonly consumerLag: Gauge<'consumer'>;
   readonly retries: Counter<'where'>;
-  private readonly inBySubject = new Map<string, Counter.Internal>();
-  private readonly outBySubject = new Map<string, Counter.Internal>();
+  /** Per-message counts, kept as plain numbers and handed to the counters when scraped (a prom-client label lookup per message cost more than the message's own bookkeeping). */
+  private readonly inBySubject = new Map<string, SubjectCount>();
+  private readonly outBySubject = new Map<string, SubjectCount>();
 
   constructor(service: string) {
     this.registry.setDefaultLabels({ service });
     collectDefaultMetrics({ register: this.registry });
-    this.messagesIn = new Counter({ name: 'algoplanes_messages_in_total', help: 'Messages received, by subject family', labelNames: ['subject'], registers: [this.registry] });
-    this.messagesOut = new Counter({ name: 'algoplanes_messages_out_total', help: 'Messages published, by subject family', labelNames: ['subject'], registers: [this.registry] });
-    this.rejects = new Counter({ name: 'algoplanes_rejects_total', help: 'Rejected or dead-lettered messages, by reason', labelNames: ['reason'], registers: [this.registry] });
-    this.stageLatency = new Histogram({
-      name: 'algoplanes_stage_latency_seconds',
-      help: 'Latency per processing stage',
-      labelNames: ['stage'],
-      buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 2],
+    const inBySubject = this.inBySubject;
+    const outBySubject = this.outBySubject;
+    this.messagesIn = new Counter({
+      name: 'algoplanes_messages_in_total',
+      help: 'Messages received, by subject family',
+      labelNames: ['subject'],
       registers: [this.registry],
+      collect() {
+        drainCounts(inBySubject, this);
+      },
     });
+    this.messagesOut = new Counter({
+      name: 'algoplanes_messages_out_total',
+      help: 'Messages published, by subject family',
+      labelNames: ['subject'],
+      registers: [this.registry],
+      collect() {
+        drainCounts(outBySubject, this);
+      },
+    });
+    this.rejects = new Counter({ name: 'algoplanes_rejects_total', help: 'Rejected or dead-lettered messages, by reason', labelNames: ['reason'], registers: [this.registry] });
+    this.stageLatency = new StageLatency(this.registry);
     this.consumerLag = new Gauge({ name: 'algoplanes_consumer_lag', help: 'Messages not yet delivered to a durable consumer', labelNames: ['consumer'], registers: [this.registry] });
     this.retries = new Counter({ name: 'algoplanes_retries_total', help: 'Retried operations (retriable errors only)', labelNames: ['where'], registers: [this.registry] });
   }
 
-  /** Per-message count; label children memoised per subject (the hot path neither splits nor hashes labels). */
+  /** Per-message count: one map lookup and an addition (the hot path neither splits nor hashes labels). */
   countBySubject(direction: 'in' | 'out', subject: string): void {
-    const cache = direction === 'in' ? this.inBySubject : this.outBySubject;
-    let child = cache.get(subject);
-    if (!child) {
-      child = (direction === 'in' ? this.messagesIn : this.messagesOut).labels({ subject: familyLabel(subject) });
-      // Subjects are per symbol: bounded by the instruments traded, yet capped so a flood of symbols cannot grow it.
-      if (cache.size < 10_000) cache.set(subject, child);
+    const counts = direction === 'in' ? this.inBySubject : this.outBySubject;
+    const c = counts.get(subject);
+    if (c) {
+      c.n++;
+      return;
     }
-    child.inc();
+    // Subjects are per symbol: bounded by the instruments traded, yet capped so a flood of symbols cannot grow it.
+    if (counts.size < 10_000) counts.set(subject, { family: familyLabel(subject), n: 1 });
+    else (direction === 'in' ? this.messagesIn : this.messagesOut).inc({ subject: familyLabel(subject) });
+  }
+}
+
+interface SubjectCount {
+  readonly family: string;
+  n: number;
+}
+
+function drainCounts(counts: Map<string, SubjectCount>, counter: Counter<'subject'>): void {
+  for (const c of counts.values()) {
+    if (c.n === 0) continue;
+    counter.inc({ subject: c.family }, c.n);
+    c.n = 0;
+  }
+}
+
+/** One stage's observations as plain bucket counts (upper bounds as in STAGE_BUCKETS). */
+export class StageTimer {
+  readonly counts = new Float64Array(STAGE_BUCKETS.length);
+  sum = 0;
+  count = 0;
+
+  observe(seconds: number): void {
+    let i = 0;
+    while (i < STAGE_BUCKETS.length && seconds > STAGE_BUCKETS[i]) i++;
+    if (i < STAGE_BUCKETS.length) this.counts[i]++;
+    this.sum += seconds;
+    this.count++;
+  }
+}
+
+const STAGE_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 2];
+const STAGE_METRIC = 'algoplanes_stage_latency_seconds';
+const STAGE_HELP = 'Latency per processing stage';
+
+/**
+ * algoplanes_stage_latency_seconds, observed once per applied envelope through a StageTimer per
+ * stage: prom-client's own observe validates and hashes the labels every time. The exposition is
+ * prom-client's (bucket, +Inf, sum and count per stage).
+ */
+export class StageLatency extends Histogram<'stage'> {
+  private readonly stages = new Map<string, StageTimer>();
+
+  constructor(registry: Registry) {
+    super({ name: STAGE_METRIC, help: STAGE_HELP, labelNames: ['stage'], buckets: STAGE_BUCKETS, registers: [registry] });
+  }
+
+  stage(stage: string): StageTimer {
+    let t = this.stages.get(stage);
+    if (!t) this.stages.set(stage, (t = new StageTimer()));
+    return t;
+  }
+
+  /** What the registry formats (prom-client's histograms expose this, not get(), to it): the stage as a shared label, as prom-client orders it. */
+  async getForPromString(): Promise<Awaited<ReturnType<Histogram<'stage'>['get']>>> {
+    const values: { value: number; labels: Record<string, string | number>; sharedLabels: { stage: string }; metricName: string }[] = [];
+    for (const [stage, t] of this.stages) {
+      const sharedLabels = { stage };
+      let cumulative = 0;
+      STAGE_BUCKETS.forEach((le, i) => {
+        cumulative += t.counts[i];
+        values.push({ labels: { le }, sharedLabels, value: cumulative, metricName: `${STAGE_METRIC}_bucket` });
+      });
+      values.push({ labels: { le: '+Inf' }, sharedLabels, value: t.count, metricName: `${STAGE_METRIC}_bucket` });
+      values.push({ labels: {}, sharedLabels, value: t.sum, metricName: `${STAGE_METRIC}_sum` });
+      values.push({ labels: {}, sharedLabels, value: t.count, metricName: `${STAGE_METRIC}_count` });
+    }
+    // prom-client's typings declare MetricType a numeric enum; at run time (and in the exposition) it is the string.
+    return { name: STAGE_METRIC, help: STAGE_HELP, type: 'histogram' as unknown as MetricType, aggregator: 'sum', collect: () => undefined, values };
+  }
+
+  override async get(): ReturnType<Histogram<'stage'>['get']> {
+    const data = await this.getForPromString();
+    return { ...data, values: data.values.map((v) => ({ ...v, labels: { ...v.labels, ...(v as { sharedLabels?: object }).sharedLabels } })) };
   }
 }
 

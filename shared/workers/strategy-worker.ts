@@ -32,7 +32,7 @@ export class StrategyWorker extends PlaneWorker<StrategyPlaneSnapshot> {
         // One per bar, informational and off the tick-to-fill path: no broker ack (the checkpoint's flush
         // confirms them, the msgID dedups a replay), packed, and lazily batched into shared socket writes.
         signal: (s) => this.emit(subjects.signals(s.symbol), 'strat.signal.v1', s, { msgId: `${s.strategyId}:${s.symbol}:${s.ts}:${s.strength}`, fireAndForget: true, lazy: true, pack: true }),
-        target: () => deps.runtime.metrics.messagesOut.inc({ subject: 'targets.internal' }),
+        target: () => deps.runtime.metrics.countBySubject('out', 'targets.internal'),
         // Packed with one broker ack per pack: the intents decided on one market message travel together.
         // A replay that packs them differently is still harmless: the order plane dedups on clientOrderId.
         intent: (i) => this.emit(subjects.intents(i.symbol), 'orders.intent.v1', i, { msgId: i.clientOrderId, pack: true }),
