@@ -33,9 +33,11 @@ export class StrategyWorker extends PlaneWorker<StrategyPlaneSnapshot> {
         // confirms them, the msgID dedups a replay), packed, and lazily batched into shared socket writes.
         signal: (s) => this.emit(subjects.signals(s.symbol), 'strat.signal.v1', s, { msgId: `${s.strategyId}:${s.symbol}:${s.ts}:${s.strength}`, fireAndForget: true, lazy: true, pack: true }),
         target: () => deps.runtime.metrics.countBySubject('out', 'targets.internal'),
-        // Packed with one broker ack per pack: the intents decided on one market message travel together.
-        // A replay that packs them differently is still harmless: the order plane dedups on clientOrderId.
-        intent: (i) => this.emit(subjects.intents(i.symbol), 'orders.intent.v1', i, { msgId: i.clientOrderId, pack: true }),
+        // Packed: the intents decided on one market message travel together. No broker ack per pack (a
+        // JetStream request per pack was a tenth of the worker's time): the checkpoint's flush confirms
+        // them before any input is acked. A replay that packs them differently is still harmless: the
+        // order plane dedups on clientOrderId.
+        intent: (i) => this.emit(subjects.intents(i.symbol), 'orders.intent.v1', i, { msgId: i.clientOrderId, fireAndForget: true, pack: true }),
       },
     );
   }
