@@ -49,26 +49,8 @@ export class WorkerMetrics {
   constructor(service: string) {
     this.registry.setDefaultLabels({ service });
     collectDefaultMetrics({ register: this.registry });
-    const inBySubject = this.inBySubject;
-    const outBySubject = this.outBySubject;
-    this.messagesIn = new Counter({
-      name: 'algoplanes_messages_in_total',
-      help: 'Messages received, by subject family',
-      labelNames: ['subject'],
-      registers: [this.registry],
-      collect() {
-        drainCounts(inBySubject, this);
-      },
-    });
-    this.messagesOut = new Counter({
-      name: 'algoplanes_messages_out_total',
-      help: 'Messages published, by subject family',
-      labelNames: ['subject'],
-      registers: [this.registry],
-      collect() {
-        drainCounts(outBySubject, this);
-      },
-    });
+    this.messagesIn = subjectCounter(this.registry, 'algoplanes_messages_in_total', 'Messages received, by subject family', this.inBySubject);
+    this.messagesOut = subjectCounter(this.registry, 'algoplanes_messages_out_total', 'Messages published, by subject family', this.outBySubject);
     this.rejects = new Counter({ name: 'algoplanes_rejects_total', help: 'Rejected or dead-lettered messages, by reason', labelNames: ['reason'], registers: [this.registry] });
     this.stageLatency = new StageLatency(this.registry);
     this.consumerLag = new Gauge({ name: 'algoplanes_consumer_lag', help: 'Messages not yet delivered to a durable consumer', labelNames: ['consumer'], registers: [this.registry] });
@@ -94,12 +76,21 @@ interface SubjectCount {
   n: number;
 }
 
-function drainCounts(counts: Map<string, SubjectCount>, counter: Counter<'subject'>): void {
-  for (const c of counts.values()) {
-    if (c.n === 0) continue;
-    counter.inc({ subject: c.family }, c.n);
-    c.n = 0;
-  }
+/** A per-subject-family counter fed from plain counts when scraped. */
+function subjectCounter(registry: Registry, name: string, help: string, counts: Map<string, SubjectCount>): Counter<'subject'> {
+  return new Counter({
+    name,
+    help,
+    labelNames: ['subject'],
+    registers: [registry],
+    collect() {
+      for (const c of counts.values()) {
+        if (c.n === 0) continue;
+        this.inc({ subject: c.family }, c.n);
+        c.n = 0;
+      }
+    },
+  });
 }
 
 /** One stage's observations as plain bucket counts (upper bounds as in STAGE_BUCKETS). */
