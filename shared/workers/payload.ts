@@ -5,7 +5,7 @@
  * validates exactly as strictly; the union still explains a payload whose kind is unknown.
  */
 import type * as z from 'zod';
-import { BarSchema, DepthUpdateSchema, MarketEventSchema, OfiSchema, QuoteSchema, TradeSchema, type Bar } from '../domain/index.ts';
+import { BarSchema, DepthUpdateSchema, ExecutionReportSchema, Liquidity, MarketEventSchema, OfiSchema, OrderStatus, OrderType, QuoteSchema, Side, TradeSchema, type Bar, type ExecutionReport } from '../domain/index.ts';
 
 /** What a worker input needs of a schema. */
 export interface PayloadSchema<T> {
@@ -17,45 +17,115 @@ type MarketPayload = z.infer<typeof MarketEventSchema>;
 const BY_KIND: Readonly<Record<string, PayloadSchema<unknown>>> = { trade: TradeSchema, quote: QuoteSchema, depth: DepthUpdateSchema, bar: BarSchema, ofi: OfiSchema };
 
 const SYMBOL = /^[A-Za-z0-9._:/-]+$/;
-const BAR_KEYS = 9;
-const isPrice = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v > 0;
+const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const isPrice = (v: unknown): v is number => isFiniteNumber(v) && v > 0;
+const isNonNegative = (v: unknown): v is number => isFiniteNumber(v) && v >= 0;
+const isTimestamp = (v: unknown): boolean => Number.isSafeInteger(v) && (v as number) > 0;
+const isString = (v: unknown, min: number, max = Infinity): boolean => typeof v === 'string' && v.length >= min && v.length <= max;
+const isSymbol = (v: unknown): boolean => isString(v, 1, 64) && SYMBOL.test(v as string);
+const member = (values: readonly string[]) => {
+  const set = new Set<unknown>(values);
+  return (v: unknown) => set.has(v);
+};
+const isSide = member(Side.options);
+const isOrderType = member(OrderType.options);
+const isOrderStatus = member(OrderStatus.options);
+const isLiquidity = member(Liquidity.options);
 
-/**
- * BarSchema's rules written out, for the one payload every hop carries per tick (zod's object and
- * refinement machinery was a tenth of a worker's busy time). It accepts only a bar that zod would
- * return unchanged (exactly the schema's keys, so nothing is stripped); anything else, valid or
- * not, goes to zod, which also explains every rejection.
- */
-function isPlainBar(d: Record<string, unknown>): boolean {
+/** A plain object (as JSON.parse makes) with exactly `required` own keys plus whichever of `optional` it has. */
+function hasKeys(v: unknown, required: number, optional: readonly string[]): v is Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Object.getPrototypeOf(v) !== Object.prototype) return false;
+  let expected = required;
+  for (const k of optional) if (Object.hasOwn(v, k)) expected++;
   let keys = 0;
-  for (const k in d) if (Object.hasOwn(d, k)) keys++;
-  if (keys !== BAR_KEYS) return false;
-  const { symbol, ts, intervalUs, open, high, low, close, volume } = d;
+  for (const k in v) if (Object.hasOwn(v, k)) keys++;
+  return keys === expected;
+}
+
+/*
+ * The schemas' rules written out for the payloads every hop carries per tick or per fill (zod's
+ * object and refinement machinery was a tenth of a worker's busy time). Each accepts only what zod
+ * would return unchanged (exactly the schema's keys, so nothing is stripped); anything else, valid
+ * or not, goes to zod, which also explains every rejection.
+ */
+
+function isPlainBar(d: unknown): d is Bar {
+  if (!hasKeys(d, 9, [])) return false;
+  const { kind, symbol, ts, intervalUs, open, high, low, close, volume } = d;
   return (
-    typeof symbol === 'string' &&
-    symbol.length <= 64 &&
-    SYMBOL.test(symbol) &&
-    Number.isSafeInteger(ts) &&
-    (ts as number) > 0 &&
+    kind === 'bar' &&
+    isSymbol(symbol) &&
+    isTimestamp(ts) &&
     Number.isSafeInteger(intervalUs) &&
     (intervalUs as number) >= 0 &&
     isPrice(open) &&
     isPrice(high) &&
     isPrice(low) &&
     isPrice(close) &&
-    typeof volume === 'number' &&
-    Number.isFinite(volume) &&
-    volume >= 0 &&
+    isNonNegative(volume) &&
     high >= low &&
     high >= Math.max(open, close) &&
     low <= Math.min(open, close)
   );
 }
 
+const ORDER_OPTIONAL = ['limitPrice', 'venueOrderId', 'rejectReason'] as const;
+
+function isPlainOrder(o: unknown): boolean {
+  if (!hasKeys(o, 13, ORDER_OPTIONAL)) return false;
+  return (
+    isString(o.clientOrderId, 8, 64) &&
+    isString(o.accountId, 1) &&
+    isString(o.strategyId, 1) &&
+    isSymbol(o.symbol) &&
+    isSide(o.side) &&
+    isPrice(o.qty) &&
+    isOrderType(o.type) &&
+    (!Object.hasOwn(o, 'limitPrice') || isPrice(o.limitPrice)) &&
+    isOrderStatus(o.status) &&
+    isNonNegative(o.filledQty) &&
+    isNonNegative(o.avgFillPrice) &&
+    isPrice(o.decisionPrice) &&
+    isTimestamp(o.createdTs) &&
+    isTimestamp(o.updatedTs) &&
+    (!Object.hasOwn(o, 'venueOrderId') || isString(o.venueOrderId, 0)) &&
+    (!Object.hasOwn(o, 'rejectReason') || isString(o.rejectReason, 0))
+  );
+}
+
+function isPlainFill(f: unknown): boolean {
+  if (!hasKeys(f, 12, [])) return false;
+  return (
+    isString(f.execId, 1) &&
+    isString(f.clientOrderId, 8, 64) &&
+    isString(f.accountId, 1) &&
+    isString(f.strategyId, 1) &&
+    isSymbol(f.symbol) &&
+    isSide(f.side) &&
+    isPrice(f.qty) &&
+    isPrice(f.price) &&
+    isFiniteNumber(f.fee) &&
+    isLiquidity(f.liquidity) &&
+    isTimestamp(f.ts) &&
+    isPrice(f.arrivalPrice)
+  );
+}
+
+function isPlainReport(r: unknown): r is ExecutionReport {
+  return hasKeys(r, 1, ['fill']) && isPlainOrder(r.order) && (!Object.hasOwn(r, 'fill') || isPlainFill(r.fill));
+}
+
+export const ExecutionReportPayload: PayloadSchema<ExecutionReport> = {
+  safeParse(data) {
+    if (isPlainReport(data)) return { success: true, data } as z.ZodSafeParseResult<ExecutionReport>;
+    return ExecutionReportSchema.safeParse(data) as z.ZodSafeParseResult<ExecutionReport>;
+  },
+};
+
 export const MarketEventPayload: PayloadSchema<MarketPayload> = {
   safeParse(data) {
     const kind = typeof data === 'object' && data !== null ? (data as { kind?: unknown }).kind : undefined;
-    if (kind === 'bar' && isPlainBar(data as Record<string, unknown>)) return { success: true, data: data as Bar } as z.ZodSafeParseResult<MarketPayload>;
+    if (isPlainBar(data)) return { success: true, data: data as Bar } as z.ZodSafeParseResult<MarketPayload>;
     const schema = typeof kind === 'string' && Object.hasOwn(BY_KIND, kind) ? BY_KIND[kind] : undefined;
     return (schema ?? MarketEventSchema).safeParse(data) as z.ZodSafeParseResult<MarketPayload>;
   },

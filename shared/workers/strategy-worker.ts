@@ -1,11 +1,10 @@
 /** Strategy worker: the strategy plane fed by market events and execution reports; emits intents. */
 import { allOf, subjects } from '../bus/index.ts';
 import type { RedisCache } from '../cache/index.ts';
-import { ExecutionReportSchema } from '../domain/index.ts';
 import { OnlineCostModel } from '../order-plane/index.ts';
 import { StrategyPlane, createStrategy, type StrategyPlaneSnapshot } from '../strategy-plane/index.ts';
 import { PlaneWorker, type WorkerDeps } from './base.ts';
-import { MarketEventPayload } from './payload.ts';
+import { ExecutionReportPayload, MarketEventPayload } from './payload.ts';
 import { memoInstrument } from './plane-config.ts';
 
 export interface StrategyWorkerOptions {
@@ -60,6 +59,6 @@ export class StrategyWorker extends PlaneWorker<StrategyPlaneSnapshot> {
     await this.awaitRedeliveries('MARKET', 'strategy-worker');
     await this.awaitRedeliveries('EXECUTIONS', 'strategy-worker');
     await this.consume('market', allOf('marketEvents'), 'strategy-worker', MarketEventPayload, (e) => this.plane.onMarket(e));
-    await this.consume('executions', allOf('executions'), 'strategy-worker', ExecutionReportSchema, (r) => this.plane.onExecution(r));
+    await this.consume('executions', allOf('executions'), 'strategy-worker', ExecutionReportPayload, (r) => this.plane.onExecution(r));
   }
 }

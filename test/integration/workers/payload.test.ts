@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { BarSchema } from '../../../shared/domain/index.ts';
-import { MarketEventPayload } from '../../../shared/workers/payload.ts';
+import { BarSchema, ExecutionReportSchema } from '../../../shared/domain/index.ts';
+import { ExecutionReportPayload, MarketEventPayload } from '../../../shared/workers/payload.ts';
 
 const bar = { kind: 'bar', symbol: 'BTC-USD', ts: 1_700_000_000_000_000, intervalUs: 60_000_000, open: 100, high: 101, low: 99, close: 100.5, volume: 3 };
 
@@ -28,5 +28,61 @@ describe('market payload fast path', () => {
     }
     // The plain bar and the harmless variants take the fast path (the result is the input itself).
     expect(fast).toBeGreaterThan(5);
+  });
+});
+
+const shared = { clientOrderId: 'cid-00000001', accountId: 'acct', strategyId: 'sma', symbol: 'BTC-USD', side: 'buy', qty: 1 };
+const order = {
+  ...shared,
+  type: 'limit',
+  limitPrice: 100,
+  status: 'filled',
+  filledQty: 1,
+  avgFillPrice: 100,
+  decisionPrice: 100,
+  createdTs: 1_700_000_000_000_000,
+  updatedTs: 1_700_000_001_000_000,
+};
+const fill = {
+  execId: 'e1',
+  ...shared,
+  price: 100,
+  fee: -0.01,
+  liquidity: 'maker',
+  ts: 1_700_000_001_000_000,
+  arrivalPrice: 100,
+};
+
+/** Reports whose order or fill has one field replaced by a value at or beyond the schema's edges, added, or removed. */
+function* reportVariants(): Generator<unknown> {
+  const values: unknown[] = [0, -1, 0.5, NaN, Infinity, 2 ** 60, '', 'short', 'x'.repeat(65), 'buy', 'sell', 'market', 'taker', 'accepted', 'bogus', null, undefined, 'BAD SYMBOL'];
+  for (const [name, base] of [['order', order], ['fill', fill]] as const) {
+    for (const key of Object.keys(base)) {
+      for (const v of values) yield { order, fill, [name]: { ...base, [key]: v } };
+      const { [key]: _removed, ...without } = base as Record<string, unknown>;
+      yield { order, fill, [name]: without };
+    }
+    yield { order, fill, [name]: { ...base, extra: 1 } };
+  }
+  yield { order, fill, venueOrderId: 'v' };
+  yield { order: { ...order, venueOrderId: 'v-1', rejectReason: '' } };
+  yield { order: { ...order, venueOrderId: 7 } };
+  yield { fill };
+  yield [order];
+  yield null;
+}
+
+describe('execution report fast path', () => {
+  it('accepts exactly what ExecutionReportSchema accepts, unchanged, and explains every rejection with zod', () => {
+    let fast = 0;
+    for (const v of [{ order }, { order, fill }, ...reportVariants()]) {
+      const ours = ExecutionReportPayload.safeParse(v);
+      const zod = ExecutionReportSchema.safeParse(v);
+      expect(ours.success, JSON.stringify(v)).toBe(zod.success);
+      if (ours.success && zod.success) expect(ours.data).toEqual(zod.data);
+      if (!ours.success && !zod.success) expect(ours.error.issues).toEqual(zod.error.issues);
+      if (ours.success && ours.data === v) fast++;
+    }
+    expect(fast).toBeGreaterThan(20);
   });
 });
