@@ -46,6 +46,18 @@ const SAFE_TOKEN_CHAR = /[A-Za-z0-9-]/;
  * character outside [A-Za-z0-9-] becomes `_XX` (hex); `_` itself is escaped so decoding is unambiguous.
  */
 export function escapeToken(symbol: string): string {
+  let token = escaped.get(symbol);
+  if (token === undefined) {
+    token = escapeUncached(symbol);
+    // Every output names its symbol's subject: memoised, bounded by the instruments traded (capped against a flood).
+    if (escaped.size < 10_000) escaped.set(symbol, token);
+  }
+  return token;
+}
+
+const escaped = new Map<string, string>();
+
+function escapeUncached(symbol: string): string {
   if (symbol.length === 0) throw new ValidationError('BAD_SUBJECT', 'empty symbol cannot name a subject', 'subject token');
   let out = '';
   for (const ch of symbol) {
