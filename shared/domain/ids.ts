@@ -14,14 +14,29 @@ export function clientOrderId(decision: {
   /** Distinguishes several decisions a strategy makes at the same instant for the same symbol. */
   seq?: number;
 }): string {
-  // The key `accountId|strategyId|symbol|ts|side|qty|seq` is written as code units, not built as a string.
+  // The key `accountId|strategyId|symbol|ts|side|qty|seq` is written as code units, not built as a
+  // string. Its `accountId|strategyId|symbol|` prefix is the same from one id to the next: the lanes
+  // after hashing it are kept, so an id hashes only the rest (same units, same order, same hash).
+  if (decision.accountId !== prefixAccountId || decision.strategyId !== prefixStrategyId || decision.symbol !== prefixSymbol) {
+    keyLength = 0;
+    putText(decision.accountId);
+    putText('|');
+    putText(decision.strategyId);
+    putText('|');
+    putText(decision.symbol);
+    putText('|');
+    startLanes();
+    mixKey();
+    prefixLength = keyLength;
+    prefixLanes[0] = laneA;
+    prefixLanes[1] = laneB;
+    prefixLanes[2] = laneC;
+    prefixLanes[3] = laneD;
+    prefixAccountId = decision.accountId;
+    prefixStrategyId = decision.strategyId;
+    prefixSymbol = decision.symbol;
+  }
   keyLength = 0;
-  putText(decision.accountId);
-  putText('|');
-  putText(decision.strategyId);
-  putText('|');
-  putText(decision.symbol);
-  putText('|');
   putNumber(decision.ts);
   putText('|');
   putText(decision.side);
@@ -29,7 +44,12 @@ export function clientOrderId(decision: {
   putNumber(decision.qty);
   putText('|');
   putNumber(decision.seq ?? 0);
-  hashKey(ID_CODES, ID_PREFIX.length);
+  laneA = prefixLanes[0];
+  laneB = prefixLanes[1];
+  laneC = prefixLanes[2];
+  laneD = prefixLanes[3];
+  mixKey();
+  finishHash(prefixLength + keyLength, ID_CODES, ID_PREFIX.length);
   return String.fromCharCode.apply(null, ID_CODES);
 }
 
@@ -110,16 +130,32 @@ function putNumber(x: number): void {
   for (let i = n - 1; i >= 0; i--) putCode(DIGIT_CODES[i]);
 }
 
-/**
- * Hashes the key: four chained 32-bit lanes over its code units, a cross-lane avalanche, then the
- * 128 bits as hex digit char codes into `out` from `at`, as many as fit (a string made from them
- * at once is flat, with no pieces to join or slice).
- */
-function hashKey(out: number[], at: number): void {
-  let a = 0x6a09e667;
-  let b = 0xbb67ae85 | 0;
-  let c = 0x3c6ef372;
-  let d = 0xa54ff53a | 0;
+// The hash's four lanes, module-level like the key so hashing allocates nothing.
+let laneA = 0;
+let laneB = 0;
+let laneC = 0;
+let laneD = 0;
+
+/** The account, strategy and symbol whose key prefix was hashed last, its length and the lanes after it. */
+let prefixAccountId: string | undefined;
+let prefixStrategyId: string | undefined;
+let prefixSymbol: string | undefined;
+let prefixLength = 0;
+const prefixLanes = new Int32Array(4);
+
+function startLanes(): void {
+  laneA = 0x6a09e667;
+  laneB = 0xbb67ae85 | 0;
+  laneC = 0x3c6ef372;
+  laneD = 0xa54ff53a | 0;
+}
+
+/** Mixes the key's code units into the lanes: four chained 32-bit lanes, one code unit at a time. */
+function mixKey(): void {
+  let a = laneA;
+  let b = laneB;
+  let c = laneC;
+  let d = laneD;
   const units = key;
   const length = keyLength;
   for (let i = 0; i < length; i++) {
@@ -133,7 +169,22 @@ function hashKey(out: number[], at: number): void {
     d = (Math.imul(d ^ k, M4) + c) | 0;
     d = (d << 19) | (d >>> 13);
   }
-  a = (a ^ length) | 0;
+  laneA = a;
+  laneB = b;
+  laneC = c;
+  laneD = d;
+}
+
+/**
+ * Ends a hash of `length` code units: a cross-lane avalanche, then the 128 bits as hex digit char
+ * codes into `out` from `at`, as many as fit (a string made from them at once is flat, with no
+ * pieces to join or slice).
+ */
+function finishHash(length: number, out: number[], at: number): void {
+  let a = (laneA ^ length) | 0;
+  let b = laneB;
+  let c = laneC;
+  let d = laneD;
   a = (a + b + c + d) | 0;
   b = (b + a) | 0;
   c = (c + a) | 0;
@@ -162,6 +213,8 @@ function putHex(x: number, out: number[], at: number): void {
 export function hash128Hex(text: string): string {
   keyLength = 0;
   putText(text);
-  hashKey(HASH_CODES, 0);
+  startLanes();
+  mixKey();
+  finishHash(keyLength, HASH_CODES, 0);
   return String.fromCharCode.apply(null, HASH_CODES);
 }

@@ -22,6 +22,25 @@ describe('clientOrderId', () => {
     for (const v of variants) expect(clientOrderId(v)).not.toBe(id);
   });
 
+  it('is the hash of its key text whichever decision came before (the key prefix is hashed once per account, strategy and symbol)', () => {
+    const keyed = (d: typeof decision & { seq?: number }) => 'ap-' + hash128Hex(`${d.accountId}|${d.strategyId}|${d.symbol}|${d.ts}|${d.side}|${d.qty}|${d.seq ?? 0}`).slice(0, 29);
+    const decisions = [
+      decision,
+      { ...decision, ts: decision.ts + 60_000_000, side: 'sell', seq: 3 },
+      { ...decision, symbol: 'ETH', qty: 0.25 },
+      { ...decision, accountId: 'a'.repeat(300) },
+      { ...decision, strategyId: 'ofi', ts: decision.ts + 0.5 },
+      decision,
+    ];
+    for (const d of decisions) expect(clientOrderId(d)).toBe(keyed(d));
+    // Interleaved with hash128Hex, which shares the key buffer and the lanes.
+    for (const d of decisions) {
+      const id = clientOrderId(d);
+      hash128Hex('unrelated text');
+      expect(clientOrderId(d)).toBe(id);
+    }
+  });
+
   it('has no collisions over many distinct decisions', () => {
     const seen = new Set<string>();
     for (let i = 0; i < 200_000; i++) seen.add(clientOrderId({ ...decision, ts: decision.ts + i * 60_000_000 }));
