@@ -54,6 +54,9 @@ export class PositionBook {
   private lastStrategyId = '';
   private lastSymbol = '';
   private lastHolding: Holding | undefined;
+  /** The order last added: its accepted and filled reports follow, so this skips their map lookups. */
+  private lastOpenId = '';
+  private lastOpen: OpenOrder | undefined;
 
   holding(strategyId: string, symbol: string): Holding {
     let h = this.find(strategyId, symbol);
@@ -85,13 +88,16 @@ export class PositionBook {
   }
 
   addPending(clientOrderId: string, strategyId: string, symbol: string, sign: 1 | -1, qty: number, lotSize: number): void {
-    this.open.set(clientOrderId, { strategyId, symbol, sign, qty, filled: 0 });
+    const open: OpenOrder = { strategyId, symbol, sign, qty, filled: 0 };
+    this.open.set(clientOrderId, open);
+    this.lastOpenId = clientOrderId;
+    this.lastOpen = open;
     addPending(this.holding(strategyId, symbol), sign, qty, lotSize);
   }
 
   apply(report: ExecutionReport, lotSize: number): ExecutionOutcome {
     const { order, fill } = report;
-    const open = this.open.get(order.clientOrderId);
+    const open = this.lastOpen !== undefined && order.clientOrderId === this.lastOpenId ? this.lastOpen : this.open.get(order.clientOrderId);
     if (open === undefined) {
       if (this.closedSet.has(order.clientOrderId)) return 'duplicate';
       // An order this book never sent (placed before a restart without snapshot): count its fill.
@@ -110,6 +116,7 @@ export class PositionBook {
     if (isTerminal(order.status)) {
       addPending(h, open.sign, -Math.max(0, open.qty - open.filled), lotSize);
       this.open.delete(order.clientOrderId);
+      if (open === this.lastOpen) this.lastOpen = undefined;
       this.remember(order.clientOrderId);
     }
     return increment > 0 ? 'filled' : 'updated';
@@ -134,6 +141,7 @@ export class PositionBook {
     this.holdings.clear();
     this.lastHolding = undefined;
     this.open.clear();
+    this.lastOpen = undefined;
     this.closed.fill(undefined);
     this.closedNext = 0;
     this.closedSet.clear();

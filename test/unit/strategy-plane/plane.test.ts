@@ -92,6 +92,21 @@ describe('delta to target with pending orders', () => {
     expect(sink.intents[1]).toMatchObject({ side: 'sell', qty: 1, reduceOnly: true });
   });
 
+  it('books reports of an order sent before the last one to that order (not the last sent)', () => {
+    const a = new Scripted('a', new Map([[1, 1]]));
+    const b = new Scripted('b', new Map([[1, -1]]));
+    const { p, sink } = plane([a, b], { kind: 'fixed-qty', qty: 2 }, { lot: 1 });
+    p.onMarket(bar(1, 100));
+    const [buy, sell] = sink.intents;
+    p.onExecution(report(buy, 'partially_filled', 1, 1));
+    p.onExecution(report(sell, 'filled', 2, 2));
+    p.onExecution(report(buy, 'filled', 2, 1));
+    p.onExecution(report(sell, 'filled', 2, 2)); // redelivered after close
+    expect([p.position('a', 'BTCUSDT'), p.exposure('a', 'BTCUSDT')]).toEqual([2, 2]);
+    expect([p.position('b', 'BTCUSDT'), p.exposure('b', 'BTCUSDT')]).toEqual([-2, -2]);
+    expect(p.counts().duplicateReports).toBe(1);
+  });
+
   it('flips through zero in one order that is not reduce-only', () => {
     const s = new Scripted('s', new Map([[1, 1], [2, -1]]));
     const { p, sink } = plane([s]);
