@@ -32,6 +32,12 @@ export type ExecutionOutcome = 'filled' | 'updated' | 'duplicate' | 'untracked';
 /** Terminal orders remembered to ignore redelivered reports; bounded so memory stays flat. */
 const RECENTLY_CLOSED = 4096;
 
+/**
+ * What `open` holds for a remembered closed order: closing overwrites the entry just looked up
+ * instead of deleting it and adding the id to a second table (a cold entry each, on the fill path).
+ */
+const CLOSED: OpenOrder = { strategyId: '', symbol: '', sign: 1, qty: 0, filled: 0 };
+
 const BookSnapshotSchema = z.object({
   holdings: z.array(z.object({ strategyId: z.string(), symbol: z.string(), position: z.number(), pendingBuy: z.number(), pendingSell: z.number(), lastTs: z.number(), seq: z.number().int() })),
   open: z.array(z.object({ clientOrderId: z.string(), strategyId: z.string(), symbol: z.string(), sign: z.union([z.literal(1), z.literal(-1)]), qty: z.number(), filled: z.number() })),
@@ -46,10 +52,10 @@ export type BookSnapshot = z.infer<typeof BookSnapshotSchema>;
  */
 export class PositionBook {
   private readonly holdings = new Map<string, Map<string, Holding>>();
+  /** Open orders, and CLOSED for the recently closed ones listed in `closed`. */
   private readonly open = new Map<string, OpenOrder>();
   private readonly closed: (string | undefined)[] = new Array<string | undefined>(RECENTLY_CLOSED);
   private closedNext = 0;
-  private readonly closedSet = new Set<string>();
   /** The holding last looked up: an order's intent and reports all name the same one, so this skips two map lookups. */
   private lastStrategyId = '';
   private lastSymbol = '';
@@ -84,7 +90,8 @@ export class PositionBook {
   }
 
   isOpen(clientOrderId: string): boolean {
-    return this.open.has(clientOrderId);
+    const open = this.open.get(clientOrderId);
+    return open !== undefined && open !== CLOSED;
   }
 
   addPending(clientOrderId: string, strategyId: string, symbol: string, sign: 1 | -1, qty: number, lotSize: number): void {
@@ -98,8 +105,8 @@ export class PositionBook {
   apply(report: ExecutionReport, lotSize: number): ExecutionOutcome {
     const { order, fill } = report;
     const open = this.lastOpen !== undefined && order.clientOrderId === this.lastOpenId ? this.lastOpen : this.open.get(order.clientOrderId);
+    if (open === CLOSED) return 'duplicate';
     if (open === undefined) {
-      if (this.closedSet.has(order.clientOrderId)) return 'duplicate';
       // An order this book never sent (placed before a restart without snapshot): count its fill.
       if (fill === undefined) return 'untracked';
       const h = this.holding(fill.strategyId, fill.symbol);
@@ -115,7 +122,6 @@ export class PositionBook {
     }
     if (isTerminal(order.status)) {
       addPending(h, open.sign, -Math.max(0, open.qty - open.filled), lotSize);
-      this.open.delete(order.clientOrderId);
       if (open === this.lastOpen) this.lastOpen = undefined;
       this.remember(order.clientOrderId);
     }
@@ -127,7 +133,8 @@ export class PositionBook {
     for (const [strategyId, bySymbol] of this.holdings) {
       for (const [symbol, h] of bySymbol) holdings.push({ strategyId, symbol, position: h.position, pendingBuy: h.pendingBuy, pendingSell: h.pendingSell, lastTs: h.lastTs, seq: h.seq });
     }
-    const open = [...this.open].map(([clientOrderId, o]) => ({ clientOrderId, ...o }));
+    const open: BookSnapshot['open'] = [];
+    for (const [clientOrderId, o] of this.open) if (o !== CLOSED) open.push({ clientOrderId, ...o });
     const closed: string[] = [];
     for (let k = 0; k < RECENTLY_CLOSED; k++) {
       const id = this.closed[(this.closedNext + k) % RECENTLY_CLOSED];
@@ -144,11 +151,11 @@ export class PositionBook {
     this.lastOpen = undefined;
     this.closed.fill(undefined);
     this.closedNext = 0;
-    this.closedSet.clear();
     // Pending is restored as saved rather than re-summed, so it stays bit-identical.
     for (const h of snap.holdings) Object.assign(this.holding(h.strategyId, h.symbol), { position: h.position, pendingBuy: h.pendingBuy, pendingSell: h.pendingSell, lastTs: h.lastTs, seq: h.seq });
-    for (const o of snap.open) this.open.set(o.clientOrderId, { strategyId: o.strategyId, symbol: o.symbol, sign: o.sign, qty: o.qty, filled: o.filled });
+    // Closed first: an id listed as both (sent again after closing) is open.
     for (const id of snap.closed) this.remember(id);
+    for (const o of snap.open) this.open.set(o.clientOrderId, { strategyId: o.strategyId, symbol: o.symbol, sign: o.sign, qty: o.qty, filled: o.filled });
   }
 
   private find(strategyId: string, symbol: string): Holding | undefined {
@@ -166,9 +173,10 @@ export class PositionBook {
 
   private remember(clientOrderId: string): void {
     const evicted = this.closed[this.closedNext];
-    if (evicted !== undefined) this.closedSet.delete(evicted);
+    // An id sent again after closing is open: forgetting its close leaves it so.
+    if (evicted !== undefined && this.open.get(evicted) === CLOSED) this.open.delete(evicted);
     this.closed[this.closedNext] = clientOrderId;
-    this.closedSet.add(clientOrderId);
+    this.open.set(clientOrderId, CLOSED);
     this.closedNext = (this.closedNext + 1) % RECENTLY_CLOSED;
   }
 }

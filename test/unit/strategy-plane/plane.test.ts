@@ -3,6 +3,7 @@ import { clientOrderId } from '../../../shared/domain/ids.ts';
 import type { Bar } from '../../../shared/domain/index.ts';
 import type { CostEstimator, Strategy, StrategyContext } from '../../../shared/ports/planes.ts';
 import { createStrategy, StrategyPlane, type SizingConfig } from '../../../shared/strategy-plane/index.ts';
+import type { BookSnapshot } from '../../../shared/strategy-plane/portfolio/book.ts';
 import { bar, instrument, RecordingSink, report } from './fixtures.ts';
 
 /** Emits a scripted strength at given bar indices (bar i has ts T0 + i minutes). */
@@ -105,6 +106,33 @@ describe('delta to target with pending orders', () => {
     expect([p.position('a', 'BTCUSDT'), p.exposure('a', 'BTCUSDT')]).toEqual([2, 2]);
     expect([p.position('b', 'BTCUSDT'), p.exposure('b', 'BTCUSDT')]).toEqual([-2, -2]);
     expect(p.counts().duplicateReports).toBe(1);
+  });
+
+  it('keeps open and recently closed orders apart through a snapshot, and forgets closes beyond its window', () => {
+    const script = new Map<number, number>();
+    for (let i = 1; i <= 4101; i++) script.set(i, i % 2 === 1 ? 1 : 0);
+    const { p, sink } = plane([new Scripted('s', script)], { kind: 'fixed-qty', qty: 1 }, { lot: 1 });
+    for (let i = 1; i <= 4100; i++) {
+      p.onMarket(bar(i, 100));
+      p.onExecution(report(sink.intents[i - 1], 'filled', 1, 1));
+    }
+    p.onMarket(bar(4101, 100));
+    const pending = sink.intents[4100];
+    const snap = p.snapshot();
+    const book = snap.book as BookSnapshot;
+    expect(book.open.map((o) => o.clientOrderId)).toEqual([pending.clientOrderId]);
+    expect(book.closed).toHaveLength(4096);
+    expect(book.closed[4095]).toBe(sink.intents[4099].clientOrderId);
+
+    const restored = plane([new Scripted('s', new Map())], { kind: 'fixed-qty', qty: 1 }, { lot: 1 }).p;
+    restored.restore(snap);
+    expect(restored.snapshot().book).toEqual(book);
+    restored.onExecution(report(sink.intents[4099], 'filled', 1, 1)); // remembered: a duplicate
+    restored.onExecution(report(sink.intents[0], 'filled', 1, 1)); // forgotten: booked as untracked
+    restored.onExecution(report(pending, 'filled', 1, 1));
+    expect(restored.counts().duplicateReports).toBe(1);
+    expect(restored.position('s', 'BTCUSDT')).toBe(book.holdings[0].position + 2);
+    expect((restored.snapshot().book as BookSnapshot).open).toEqual([]);
   });
 
   it('flips through zero in one order that is not reduce-only', () => {
