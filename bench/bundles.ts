@@ -8,12 +8,12 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { build } from 'esbuild';
-import { PLANE_BUNDLING, planeEsbuildOptions } from '../infra/bundling.ts';
+import { PLANE_BUNDLING, SDK_SOURCE, planeEsbuildOptions, type FunctionBundle } from '../infra/bundling.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 /** Each plane's entry, and the data plane's kafka-hot-path entry (functions/data/kafka-handler.ts). */
-const HANDLERS: readonly { name: string; entry: string }[] = [
-  ...['data', 'strategy', 'order', 'backtest'].map((name) => ({ name, entry: join('functions', name, 'handler.ts') })),
+const HANDLERS: readonly { name: FunctionBundle; entry: string }[] = [
+  ...(['data', 'strategy', 'order', 'backtest'] as const).map((name) => ({ name, entry: join('functions', name, 'handler.ts') })),
   { name: 'data-kafka', entry: join('functions', 'data', 'kafka-handler.ts') },
 ];
 const SIZE_TARGET_BYTES = 500 * 1024;
@@ -52,7 +52,7 @@ function timeInit(bundle: string, nodeOptions: string): { wallMs: number; cpuMs:
 }
 
 export async function runBundleBench(): Promise<Record<string, unknown>> {
-  // Inside node_modules so the bundles' external @aws-sdk imports resolve as they do in the runtime.
+  // Inside node_modules so the bundles' external SDK imports resolve, as the runtime's copy does in Lambda.
   const dir = join(ROOT, 'node_modules', '.algoplanes-bundles');
   mkdirSync(dir, { recursive: true });
   try {
@@ -60,12 +60,13 @@ export async function runBundleBench(): Promise<Record<string, unknown>> {
     for (const { name, entry } of HANDLERS) {
       const outfile = join(dir, `${name}.cjs`);
       // The functions run Node 24; this bench runs on Node 20, so the syntax is lowered to what it can load.
-      await build({ ...planeEsbuildOptions('node20'), entryPoints: [join(ROOT, entry)], outfile });
+      await build({ ...planeEsbuildOptions(name, 'node20'), entryPoints: [join(ROOT, entry)], outfile });
       const bytes = statSync(outfile).size;
       const runs = Array.from({ length: INIT_RUNS }, () => timeInit(outfile, PLANE_BUNDLING.nodeOptions));
       const initMs = median(runs.map((r) => r.wallMs));
       const round = (ms: number) => Math.round(ms * 10) / 10;
       handlers[name] = {
+        sdk: SDK_SOURCE[name],
         bytes,
         kb: round(bytes / 1024),
         withinSizeTarget: bytes <= SIZE_TARGET_BYTES,

@@ -5,8 +5,6 @@ import type { BuildOptions } from 'esbuild';
  * `npm run bench` (bench/bundles.ts) both read this, so the bench sizes and times the deployed bundle.
  */
 export interface PlaneBundling {
-  /** Left to the Lambda runtime's copy instead of bundled. */
-  readonly externalModules: readonly string[];
   readonly mainFields: readonly string[];
   readonly minify: boolean;
   readonly sourceMap: boolean;
@@ -32,10 +30,31 @@ export const LAZY_CREDENTIAL_PROVIDERS: readonly string[] = [
   '@aws-sdk/token-providers',
 ];
 
+/** The bundles the stacks deploy: one per plane, plus the data plane's kafka-hot-path entry. */
+export type FunctionBundle = 'data' | 'strategy' | 'order' | 'backtest' | 'data-kafka';
+
+/**
+ * Where a function's AWS SDK clients come from. Bundled, from the SDK's ES-module builds, esbuild
+ * keeps only the commands and protocol the function uses; the runtime's copy is whole CommonJS
+ * clients, most of a cold start's parse time. But the
+ * backtest function (engine, Parquet reader, S3 and DynamoDB) and the kafka data function (kafkajs)
+ * would pass 500 KB with the SDK inside, so they load the runtime's copy.
+ */
+export const SDK_SOURCE: Readonly<Record<FunctionBundle, 'bundled' | 'runtime'>> = {
+  data: 'bundled',
+  strategy: 'bundled',
+  order: 'bundled',
+  backtest: 'runtime',
+  'data-kafka': 'runtime',
+};
+
+/** What a function leaves to the Lambda runtime instead of bundling. */
+export function externalModules(fn: FunctionBundle): string[] {
+  return SDK_SOURCE[fn] === 'bundled' ? [...LAZY_CREDENTIAL_PROVIDERS] : ['@aws-sdk/*'];
+}
+
 export const PLANE_BUNDLING: PlaneBundling = {
-  externalModules: LAZY_CREDENTIAL_PROVIDERS,
-  // The SDK's ES-module builds let esbuild keep only the commands and protocol a function uses; its
-  // CommonJS builds (and the runtime's copy) are whole clients, most of a cold start's parse time.
+  // ES-module builds first, so whatever is bundled (SDK or not) is tree-shaken.
   mainFields: ['module', 'main'],
   minify: true,
   sourceMap: true,
@@ -50,7 +69,7 @@ export const PLANE_BUNDLING: PlaneBundling = {
  * The same bundling as esbuild options, for building outside CDK (bench, tests). `target` is the Node
  * that will load the bundle: the repo's tools run on Node 20, the functions on Node 24.
  */
-export function planeEsbuildOptions(target: string): BuildOptions {
+export function planeEsbuildOptions(fn: FunctionBundle, target: string): BuildOptions {
   return {
     bundle: true,
     platform: 'node',
@@ -60,7 +79,7 @@ export function planeEsbuildOptions(target: string): BuildOptions {
     sourcemap: PLANE_BUNDLING.sourceMap,
     sourcesContent: PLANE_BUNDLING.sourcesContent,
     mainFields: [...PLANE_BUNDLING.mainFields],
-    external: [...PLANE_BUNDLING.externalModules],
+    external: externalModules(fn),
     logLevel: 'silent',
   };
 }

@@ -15,7 +15,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { DEFAULTS } from '../../shared/config/defaults.ts';
 import { METRICS_NAMESPACE, functionName, resultsBucketName, serviceName, tableName, type EnvConfig, type HotPath, type KafkaTopicName, type PlaneName } from '../config.ts';
-import { PLANE_BUNDLING } from '../bundling.ts';
+import { PLANE_BUNDLING, externalModules, type FunctionBundle } from '../bundling.ts';
 import { streamMappingOptions } from './ingestion.ts';
 import { kafkaClientStatements } from './messaging.ts';
 
@@ -121,10 +121,11 @@ export class PlanesStack extends Stack {
         retention: config.logRetention,
         removalPolicy: config.removalPolicy,
       });
+      const bundle: FunctionBundle = plane === 'data' && props.kafkaClusterArn ? 'data-kafka' : plane;
       const fn = new nodejs.NodejsFunction(this, `${plane}Fn`, {
         functionName: functionName(config, plane),
         description: `algoplanes ${plane} plane`,
-        entry: plane === 'data' && props.kafkaClusterArn ? props.entries.dataKafka : props.entries[plane],
+        entry: bundle === 'data-kafka' ? props.entries.dataKafka : props.entries[plane],
         handler: 'handler',
         projectRoot: props.projectRoot,
         depsLockFilePath: `${props.projectRoot}/package-lock.json`,
@@ -147,7 +148,7 @@ export class PlanesStack extends Stack {
           // CommonJS: no ESM-to-CJS export scan at load.
           format: nodejs.OutputFormat.CJS,
           mainFields: [...PLANE_BUNDLING.mainFields],
-          externalModules: [...PLANE_BUNDLING.externalModules],
+          externalModules: externalModules(bundle),
         },
       });
       this.acknowledgeFunctionFindings(fn, opts.inVpc);

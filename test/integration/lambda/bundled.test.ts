@@ -20,7 +20,7 @@ import { startSqsLocal, toSqsRecords, type SqsLocal } from '../../helpers/sqs-lo
 import { lambdaContext } from './context.ts';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
-// Inside node_modules, as in the bench, so the credential providers left external resolve.
+// Inside node_modules, as in the bench, so what a bundle leaves external (credential providers, or the SDK) resolves.
 const OUT = join(ROOT, 'node_modules', '.algoplanes-test-bundles');
 
 let ddb: DynamoDbLocal;
@@ -28,9 +28,9 @@ let sqs: SqsLocal;
 let s3: S3Local;
 let store: DynamoStore;
 
-async function bundle(plane: string): Promise<string> {
+async function bundle(plane: 'order' | 'backtest'): Promise<string> {
   const outfile = join(OUT, `${plane}-${process.pid}.cjs`);
-  await build({ ...planeEsbuildOptions('node20'), sourcemap: false, entryPoints: [join(ROOT, 'functions', plane, 'handler.ts')], outfile });
+  await build({ ...planeEsbuildOptions(plane, 'node20'), sourcemap: false, entryPoints: [join(ROOT, 'functions', plane, 'handler.ts')], outfile });
   return outfile;
 }
 
@@ -75,7 +75,7 @@ describe('bundled handlers', () => {
     expect((await store.getPosition('paper-1', 'BTC'))?.qty).toBe(2);
   }, 120_000);
 
-  it('backtest: reads its data from S3 and writes the report through the bundled S3 client', async () => {
+  it('backtest: reads its data from S3 and writes the report through S3 with the SDK left external, as in Lambda', async () => {
     await s3.client.send(new PutObjectCommand({ Bucket: 'results', Key: 'data/orcl.csv', Body: readFileSync(join(ROOT, 'data/bars/orcl-1995-2014_1d.csv')) }));
     const { handler } = createRequire(import.meta.url)(await bundle('backtest')) as { handler: (e: unknown, c: unknown) => Promise<{ ok: boolean; artefacts?: string[] }> };
     const out = await handler({ runId: 'bundled', dataKey: 'data/orcl.csv', strategy: 'sma-cross' }, lambdaContext('backtest', 900_000));
