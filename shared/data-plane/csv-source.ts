@@ -142,46 +142,55 @@ export function detectCsvLayout(headerLine: string, path: string): CsvLayout {
 }
 
 const MAX_EXACT_MANTISSA = Number.MAX_SAFE_INTEGER;
-const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
+const POW10 = Array.from({ length: 10 }, (_, i) => 10 ** i);
 /** End of the field scanned by the last scanNumberField call (its comma or the line end). */
 let fieldEnd = 0;
 
 /**
  * Number parsing fused with finding the field's end, so each numeric byte is read once. `end` is the
  * end of the buffered data, not of the line: the field ends at a comma, a newline (a CR before it
- * belongs to the line break) or `end`. Plain decimals are converted exactly (integer / power of ten,
- * see scan.ts); anything else is handed to scanNumber with the field's bounds.
+ * belongs to the line break) or `end`. Plain decimals of at most 9 integer and 9 fraction digits are
+ * converted exactly (their digits as one integer / power of ten, see scan.ts); anything else is handed
+ * to scanNumber with the field's bounds.
  */
 function scanNumberField(b: Uint8Array, start: number, end: number): number {
   let i = start;
   const negative = i < end && b[i] === 45;
   if (negative) i++;
-  let mantissa = 0;
-  let digitCount = 0;
+  // Each part is summed in int32 (`| 0`): a digit then costs an integer multiply-add, where a running
+  // double would chain a floating multiply and add per digit. Parts longer than 9 digits (which could
+  // wrap) take the slow path below.
+  const integerStart = i;
+  let integer = 0;
   let c = 0;
   while (i < end && (c = b[i] - 48) >= 0 && c <= 9) {
-    mantissa = mantissa * 10 + c;
-    digitCount++;
+    integer = (integer * 10 + c) | 0;
     i++;
   }
-  const integer = mantissa;
+  const integerDigits = i - integerStart;
+  let fraction = 0;
   let fractionDigits = 0;
-  let fractionIsZero = true;
   if (i < end && b[i] === 46) {
-    i++;
+    const fractionStart = ++i;
     while (i < end && (c = b[i] - 48) >= 0 && c <= 9) {
-      mantissa = mantissa * 10 + c;
-      if (c !== 0) fractionIsZero = false;
-      fractionDigits++;
+      fraction = (fraction * 10 + c) | 0;
       i++;
     }
-    digitCount += fractionDigits;
+    fractionDigits = i - fractionStart;
   }
-  if (digitCount > 0 && mantissa <= MAX_EXACT_MANTISSA && fractionDigits <= 22 && endsField(b, i, end)) {
-    fieldEnd = i;
-    // Prices like `46319.0` skip the division.
-    const v = fractionIsZero ? integer : mantissa / POW10[fractionDigits];
-    return negative ? -v : v;
+  if (integerDigits + fractionDigits > 0 && integerDigits <= 9 && fractionDigits <= 9 && endsField(b, i, end)) {
+    // Prices like `46319.0` skip the division. Otherwise all digits as one integer: exact while it
+    // stays a safe integer, and one correctly rounded division by an exact power of ten.
+    let v = integer;
+    if (fraction !== 0) {
+      const mantissa = integer * POW10[fractionDigits] + fraction;
+      if (mantissa <= MAX_EXACT_MANTISSA) v = mantissa / POW10[fractionDigits];
+      else v = NaN;
+    }
+    if (v === v) {
+      fieldEnd = i;
+      return negative ? -v : v;
+    }
   }
   const e = textFieldEnd(b, i, end);
   fieldEnd = e;
