@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import * as z from 'zod';
 import { BacktestOptionsSchema, runBacktest } from '../../shared/backtest/index.ts';
 import { nowUs, parseOrThrow } from '../../shared/domain/index.ts';
-import type { Observability } from '../../shared/lambda/index.ts';
+import type { Observability } from '../../shared/lambda/observability.ts';
 import type { Store } from '../../shared/store/index.ts';
 import { ValidationError } from '../../shared/util/errors.ts';
 
