@@ -36,9 +36,12 @@ export type FunctionBundle = 'data' | 'strategy' | 'order' | 'backtest' | 'data-
 /**
  * Where a function's AWS SDK clients come from. Bundled, from the SDK's ES-module builds, esbuild
  * keeps only the commands and protocol the function uses; the runtime's copy is whole CommonJS
- * clients, most of a cold start's parse time. But the
- * backtest function (engine, Parquet reader, S3 and DynamoDB) and the kafka data function (kafkajs)
- * would pass 500 KB with the SDK inside, so they load the runtime's copy.
+ * clients, most of a cold start's parse time. But the backtest function (engine, Parquet reader,
+ * DynamoDB) and the kafka data function (kafkajs) would pass 500 KB with the SDK inside, so they load
+ * the runtime's copy, and each runtime client they import costs its load at init: the backtest
+ * function reaches S3 through a small SigV4 `fetch` client (shared/lambda/s3.ts) instead of
+ * @aws-sdk/client-s3 (~30 ms of init), and imports shared/lambda modules directly rather than the
+ * barrel, whose Kinesis and SQS requires esbuild keeps even unused (~8 ms).
  */
 export const SDK_SOURCE: Readonly<Record<FunctionBundle, 'bundled' | 'runtime'>> = {
   data: 'bundled',

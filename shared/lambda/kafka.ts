@@ -5,7 +5,6 @@
  * On MSK Serverless the connection is TLS with IAM auth: SASL/OAUTHBEARER carrying a SigV4-presigned
  * `kafka-cluster:Connect` URL, as AWS's aws-msk-iam-sasl-signer libraries build it.
  */
-import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { kafkaAddress, subjects } from '../bus/subjects.ts';
@@ -13,30 +12,9 @@ import { makeEnvelope } from '../domain/envelope.ts';
 import type { MarketEvent } from '../domain/index.ts';
 import { AlgoplanesError, TransientError, errorMessage } from '../util/errors.ts';
 import { MARKET_SCHEMA_PREFIX, type EventPublisher } from './aws.ts';
+import { Sha256, type AwsCredentials } from './sigv4.ts';
 
-/** What SigV4 signs with; in a Lambda, the function role's session from the environment. */
-export interface AwsCredentials {
-  readonly accessKeyId: string;
-  readonly secretAccessKey: string;
-  readonly sessionToken?: string;
-}
-
-type SourceData = string | ArrayBuffer | ArrayBufferView;
-const bytes = (d: SourceData): string | Uint8Array => (typeof d === 'string' ? d : ArrayBuffer.isView(d) ? new Uint8Array(d.buffer, d.byteOffset, d.byteLength) : new Uint8Array(d));
-
-/** SigV4's hash: SHA-256, or HMAC-SHA-256 when given a key. */
-class Sha256 {
-  private readonly h: Hash | Hmac;
-  constructor(secret?: SourceData) {
-    this.h = secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(secret));
-  }
-  update(data: SourceData): void {
-    this.h.update(bytes(data));
-  }
-  async digest(): Promise<Uint8Array> {
-    return this.h.digest();
-  }
-}
+export type { AwsCredentials } from './sigv4.ts';
 
 /** The token MSK's IAM auth accepts: base64url (no padding) of a presigned `kafka-cluster:Connect` URL. */
 export async function mskIamToken(region: string, credentials: AwsCredentials, now: Date = new Date()): Promise<{ value: string; expiresAtMs: number }> {

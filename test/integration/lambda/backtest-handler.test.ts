@@ -90,5 +90,7 @@ describe('backtest handler', () => {
     expect(out.ok).toBe(false);
     expect(out.code).toBe('S3_FAILED');
     expect(out.message).toMatch(/GetObject s3:\/\/market-data\/daily\/nope\.csv: NoSuchKey/);
+    // Through shared/lambda/s3.ts: S3's status, and one attempt (a missing key is not retried).
+    expect(out.message).toMatch(/\(HTTP 404\)$/);
   }, 60_000);
 });

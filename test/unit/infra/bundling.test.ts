@@ -39,4 +39,9 @@ describe('plane function bundles', () => {
     expect(externals.filter((p) => !p.startsWith('@aws-sdk/'))).toEqual([]);
     expect(inputs.filter((f) => f.includes('node_modules/@aws-sdk/'))).toEqual([]);
   });
+
+  it('backtest: only the DynamoDB clients are required at init (S3 through shared/lambda/s3.ts, no Kinesis or SQS from the barrel)', async () => {
+    const { externals } = await metafile('backtest');
+    expect(externals.sort()).toEqual(['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb']);
+  });
 });
