@@ -35,6 +35,8 @@ export function createOrderApp(opts: OrderAppOptions, deps: OrderAppDeps) {
   // Limits that span orders are enforced by the store, atomically across every container.
   const exposureLimits: ExposureLimits = {
     maxPositionQty: opts.limits.maxPositionQty,
+    maxPositionNotional: opts.limits.maxPositionNotional,
+    maxOrdersPerSecond: opts.limits.maxOrdersPerSecond,
     maxGrossExposure: opts.limits.maxGrossExposure,
     maxNetExposure: opts.limits.maxNetExposure,
     maxDailyLoss: opts.limits.maxDailyLoss,

@@ -15,8 +15,8 @@ import { AuditEventSchema, FillSchema, OrderSchema, PositionSchema, SignalSchema
 import type { AuditEvent, Fill, Order, Position, Signal } from '../domain/index.ts';
 import { ConfigError, TransientError } from '../util/errors.ts';
 import { cancellationCodes, isConditionalCheckFailure, storeError } from './errors.ts';
-import { judgeReservation, pnlFloors, reducesPosition, settleDeltas, type Reservation } from './exposure.ts';
-import { SIGNAL_TTL_SECONDS, exposureAttr, key, padTs } from './keys.ts';
+import { judgeReservation, orderSecond, pnlFloors, positionCap, reducesPosition, settleDeltas, type Reservation } from './exposure.ts';
+import { ORDER_RATE_TTL_SECONDS, SIGNAL_TTL_SECONDS, exposureAttr, key, padTs } from './keys.ts';
 import { applyFillToPosition } from './position.ts';
 import type {
   ClaimOptions,
@@ -193,6 +193,9 @@ export class DynamoStore implements Store {
     const buy = req.side === 'buy';
     const acctKey = { pk: key.account(req.accountId), sk: key.exposure };
     const dayKey = { pk: key.account(req.accountId), sk: key.dailyPnl(utcDay(req.ts)) };
+    const second = orderSecond(req.ts);
+    const rateKey = { pk: key.account(req.accountId), sk: key.orderRate(second) };
+    const cap = positionCap(limits, req.price);
     const names = {
       '#res': exposureAttr.reservation(req.clientOrderId),
       '#gross': exposureAttr.gross,
@@ -202,7 +205,7 @@ export class DynamoStore implements Store {
     // A missing counter counts as 0, so it may only pass when the order fits the limit on its own.
     const atMost = (attr: string, placeholder: string, fitsAlone: boolean) => (fitsAlone ? `(attribute_not_exists(${attr}) OR ${attr} <= ${placeholder})` : `${attr} <= ${placeholder}`);
     const limitParts = [
-      atMost('#use', ':useMax', req.qty <= limits.maxPositionQty),
+      atMost('#use', ':useMax', req.qty <= cap),
       atMost('#gross', ':grossMax', notional <= limits.maxGrossExposure),
       atMost('#net', ':netMax', notional <= limits.maxNetExposure),
     ];
@@ -225,11 +228,22 @@ export class DynamoStore implements Store {
                 ':res': reservation,
                 ':notional': notional,
                 ':qty': req.qty,
-                ':useMax': limits.maxPositionQty - req.qty,
+                ':useMax': cap - req.qty,
                 ':grossMax': limits.maxGrossExposure - notional,
                 ':netMax': limits.maxNetExposure - notional,
                 ...(reducing ? { ':reduceMax': -req.qty } : {}),
               },
+            },
+          },
+          {
+            // Counted in the same transaction: a refused or repeated reservation uses no rate.
+            Update: {
+              TableName: this.table,
+              Key: rateKey,
+              UpdateExpression: 'ADD #n :one SET #ttl = if_not_exists(#ttl, :ttl)',
+              ConditionExpression: 'attribute_not_exists(#n) OR #n < :rateMax',
+              ExpressionAttributeNames: { '#n': 'orders', '#ttl': 'ttl' },
+              ExpressionAttributeValues: { ':one': 1, ':rateMax': limits.maxOrdersPerSecond, ':ttl': second + ORDER_RATE_TTL_SECONDS },
             },
           },
           {
@@ -250,10 +264,14 @@ export class DynamoStore implements Store {
         if (!codes || !codes.every((c) => c === 'None' || c === 'ConditionalCheckFailed' || c === 'TransactionConflict')) throw storeError('reserveExposure', err);
       }
       // Find out which condition failed; if none does any more, the state moved meanwhile: try again.
-      const [item, dayPnl] = await Promise.all([this.getItem('reserveExposure', acctKey.pk, acctKey.sk), this.readDailyPnl('reserveExposure', dayKey.pk, dayKey.sk)]);
+      const [item, dayPnl, rate] = await Promise.all([
+        this.getItem('reserveExposure', acctKey.pk, acctKey.sk),
+        this.readDailyPnl('reserveExposure', dayKey.pk, dayKey.sk),
+        this.getItem('reserveExposure', rateKey.pk, rateKey.sk),
+      ]);
       const use = Number(item?.[names['#use']] ?? 0);
       reducing = reducesPosition(req, use);
-      const state = { reserved: item?.[names['#res']] !== undefined, use, grossUse: Number(item?.[names['#gross']] ?? 0), netUse: Number(item?.[names['#net']] ?? 0), dayPnl };
+      const state = { reserved: item?.[names['#res']] !== undefined, ordersInSecond: Number(rate?.orders ?? 0), use, grossUse: Number(item?.[names['#gross']] ?? 0), netUse: Number(item?.[names['#net']] ?? 0), dayPnl };
       return judgeReservation(req, limits, state) ?? RACE;
     });
   }

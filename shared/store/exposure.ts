@@ -43,6 +43,8 @@ export function pnlFloors(limits: ExposureLimits): { halt: number; reduce: numbe
 
 export interface ReserveState {
   readonly reserved: boolean;
+  /** Reservations already made in the request's second (see orderSecond). */
+  readonly ordersInSecond: number;
   /** longUse for a buy, shortUse for a sell. */
   readonly use: number;
   readonly grossUse: number;
@@ -57,14 +59,30 @@ export function judgeReservation(req: ReserveRequest, limits: ExposureLimits, s:
   const floors = pnlFloors(limits);
   if (s.dayPnl <= floors.halt) return { outcome: 'rejected', rule: 'MAX_DAILY_LOSS', limit: limits.maxDailyLoss, observed: -s.dayPnl };
   if (s.dayPnl <= floors.reduce && !reducesPosition(req, s.use)) return { outcome: 'rejected', rule: 'REDUCE_ONLY', limit: -floors.reduce, observed: -s.dayPnl };
+  if (s.ordersInSecond >= limits.maxOrdersPerSecond) return { outcome: 'rejected', rule: 'ORDER_RATE', limit: limits.maxOrdersPerSecond, observed: s.ordersInSecond + 1 };
   const notional = req.qty * req.price;
   const use = s.use + req.qty;
-  if (use > limits.maxPositionQty) return { outcome: 'rejected', rule: 'MAX_POSITION_QTY', limit: limits.maxPositionQty, observed: use };
+  // The same comparison as the stores' conditions (use <= cap - qty), so a refusal is always explained.
+  if (s.use > positionCap(limits, req.price) - req.qty) {
+    return use > limits.maxPositionQty
+      ? { outcome: 'rejected', rule: 'MAX_POSITION_QTY', limit: limits.maxPositionQty, observed: use }
+      : { outcome: 'rejected', rule: 'MAX_POSITION_NOTIONAL', limit: limits.maxPositionNotional, observed: use * req.price };
+  }
   const gross = s.grossUse + notional;
   if (gross > limits.maxGrossExposure) return { outcome: 'rejected', rule: 'MAX_GROSS_EXPOSURE', limit: limits.maxGrossExposure, observed: gross };
   const net = s.netUse + notional;
   if (net > limits.maxNetExposure) return { outcome: 'rejected', rule: 'MAX_NET_EXPOSURE', limit: limits.maxNetExposure, observed: net };
   return undefined;
+}
+
+/** The largest position (quantity) a symbol may reach at `price`: the quantity limit or the notional one, whichever binds. */
+export function positionCap(limits: ExposureLimits, price: number): number {
+  return Math.min(limits.maxPositionQty, limits.maxPositionNotional / price);
+}
+
+/** The UTC second of an intent's decision time (epoch µs): the order-rate limit's window. */
+export function orderSecond(ts: number): number {
+  return Math.floor(ts / 1_000_000);
 }
 
 /** Shrinks the position even if every open order on its side fills: a sell of q when shortUse + q <= 0. */

@@ -12,6 +12,8 @@ export const key = {
   exposure: 'EXPOSURE',
   /** Realised PnL net of fees of one UTC day (utcDay number), for the daily-loss limit. */
   dailyPnl: (day: number) => `PNL#${day}`,
+  /** Reservations of one UTC second (epoch seconds of the intents' decision time), for the order-rate limit. */
+  orderRate: (second: number) => `RATE#${second}`,
   riskLimits: 'RISK_LIMITS',
   signals: (strategyId: string, symbol: string) => `SIGNAL#${strategyId}#${symbol}`,
   backtest: (runId: string) => `BACKTEST#${runId}`,
@@ -43,6 +45,9 @@ export const exposureAttr = {
 export function padTs(ts: number): string {
   return String(Math.trunc(ts)).padStart(17, '0');
 }
+
+/** Order-rate counters only matter within their second; a day leaves room for late redeliveries. */
+export const ORDER_RATE_TTL_SECONDS = 86_400;
 
 /** Signals are a time series; keep 30 days (DynamoDB TTL is epoch seconds). */
 export const SIGNAL_TTL_SECONDS = 30 * 86_400;

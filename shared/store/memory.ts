@@ -1,6 +1,7 @@
 /** In-memory Store with the same outcomes as the DynamoDB one: for unit tests and local runs. */
 import { utcDay, type AuditEvent, type Fill, type Order, type Position, type Signal } from '../domain/index.ts';
-import { judgeReservation, settleDeltas, ZERO_SYMBOL_EXPOSURE, type Reservation } from './exposure.ts';
+import { judgeReservation, orderSecond, settleDeltas, ZERO_SYMBOL_EXPOSURE, type Reservation } from './exposure.ts';
+import { ORDER_RATE_TTL_SECONDS } from './keys.ts';
 import { applyFillToPosition } from './position.ts';
 import type {
   ClaimOptions,
@@ -44,6 +45,8 @@ export class MemoryStore implements Store {
   private readonly positions = new Map<string, Position>();
   private readonly exposure = new Map<string, AccountExposure>();
   private readonly dailyPnl = new Map<string, number>();
+  /** Reservations per `account|second`, pruned like the DynamoDB items' TTL (ORDER_RATE_TTL_SECONDS). */
+  private readonly orderRate = new Map<string, { second: number; count: number }>();
   private readonly signals = new Map<string, Signal[]>();
   private readonly backtests = new Map<string, BacktestSummary>();
   private readonly audit = new Map<string, Map<string, AuditEvent>>();
@@ -115,8 +118,11 @@ export class MemoryStore implements Store {
     const acct = this.account(req.accountId);
     const sym = acct.symbols.get(req.symbol) ?? ZERO_SYMBOL_EXPOSURE;
     const buy = req.side === 'buy';
+    const second = orderSecond(req.ts);
+    const rateKey = `${req.accountId}|${second}`;
     const refused = judgeReservation(req, limits, {
       reserved: acct.reservations.has(req.clientOrderId),
+      ordersInSecond: this.orderRate.get(rateKey)?.count ?? 0,
       use: buy ? sym.longUse : sym.shortUse,
       grossUse: acct.grossUse,
       netUse: buy ? acct.netLongUse : acct.netShortUse,
@@ -124,6 +130,7 @@ export class MemoryStore implements Store {
       dayPnl: this.dailyPnl.get(`${req.accountId}|${utcDay(req.ts)}`) ?? 0,
     });
     if (refused) return refused;
+    this.countOrder(rateKey, second);
     const notional = req.qty * req.price;
     acct.grossUse += notional;
     if (buy) acct.netLongUse += notional;
@@ -135,6 +142,15 @@ export class MemoryStore implements Store {
     });
     acct.reservations.set(req.clientOrderId, { symbol: req.symbol, side: req.side, qty: req.qty, notional });
     return { outcome: 'reserved' };
+  }
+
+  private countOrder(rateKey: string, second: number): void {
+    const entry = this.orderRate.get(rateKey);
+    if (entry) entry.count++;
+    else this.orderRate.set(rateKey, { second, count: 1 });
+    if (this.orderRate.size > 4096) {
+      for (const [k, e] of this.orderRate) if (e.second < second - ORDER_RATE_TTL_SECONDS) this.orderRate.delete(k);
+    }
   }
 
   async settleExposure(req: SettleRequest): Promise<SettleOutcome> {

@@ -34,6 +34,8 @@ export interface ClaimOptions {
 export interface ExposureLimits {
   /** Largest absolute position per symbol (quantity), counting every open reservation as filled. */
   readonly maxPositionQty: number;
+  /** Largest absolute position value per symbol at the order's price (quantity x price), counted like maxPositionQty. */
+  readonly maxPositionNotional: number;
   /** Largest gross notional across symbols, counting every open reservation as filled. */
   readonly maxGrossExposure: number;
   /** Largest |net notional| whichever of the open reservations fill. */
@@ -42,6 +44,8 @@ export interface ExposureLimits {
   readonly maxDailyLoss: number;
   /** From this fraction of maxDailyLoss on, only orders that shrink a position pass. */
   readonly reducingAtLossFraction: number;
+  /** Reservations per account per UTC second of the intents' decision time. */
+  readonly maxOrdersPerSecond: number;
 }
 
 export interface ReserveRequest {
@@ -62,7 +66,7 @@ export type ReserveOutcome =
   | { readonly outcome: 'already-reserved' }
   | {
       readonly outcome: 'rejected';
-      readonly rule: 'MAX_POSITION_QTY' | 'MAX_GROSS_EXPOSURE' | 'MAX_NET_EXPOSURE' | 'MAX_DAILY_LOSS' | 'REDUCE_ONLY';
+      readonly rule: 'MAX_POSITION_QTY' | 'MAX_POSITION_NOTIONAL' | 'ORDER_RATE' | 'MAX_GROSS_EXPOSURE' | 'MAX_NET_EXPOSURE' | 'MAX_DAILY_LOSS' | 'REDUCE_ONLY';
       readonly limit: number;
       /** What the usage would have become with this order. */
       readonly observed: number;

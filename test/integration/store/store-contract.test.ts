@@ -54,7 +54,7 @@ function fill(o: Order, seq: number, side: 'buy' | 'sell', qty: number, price: n
 }
 
 /** Limits that never bind, for tests about the others. */
-const LOOSE = { maxPositionQty: 1e9, maxGrossExposure: 1e12, maxNetExposure: 1e12, maxDailyLoss: 1e12, reducingAtLossFraction: 0.8 };
+const LOOSE = { maxPositionQty: 1e9, maxPositionNotional: 1e12, maxGrossExposure: 1e12, maxNetExposure: 1e12, maxDailyLoss: 1e12, reducingAtLossFraction: 0.8, maxOrdersPerSecond: 1e6 };
 
 const implementations: [string, () => Promise<Store>][] = [
   ['MemoryStore', async () => new MemoryStore()],
@@ -117,6 +117,44 @@ describe.each(implementations)('%s', (_name, makeStore) => {
     expect(view.symbols.BTC.longUse).toBe(37);
     expect(view.grossUse).toBe(3_700);
     expect(view.openReservations).toBe(37);
+  });
+
+  it('never lets concurrent reservations breach the position-notional limit at their price', async () => {
+    const store = await makeStore();
+    // 25 units of 100 are 2,500 of notional: the notional limit binds before the quantity limit of 40.
+    const limits = { ...LOOSE, maxPositionQty: 40, maxPositionNotional: 2_500 };
+    const outcomes = await Promise.all(
+      Array.from({ length: 60 }, (_, i) =>
+        store.reserveExposure({ accountId: 'acct', clientOrderId: `cid-pn-${i}`, symbol: 'ETH', side: 'sell', qty: 1, price: 100, ts: T0 + i }, limits),
+      ),
+    );
+    expect(outcomes.filter((o) => o.outcome === 'reserved')).toHaveLength(25);
+    expect(outcomes.find((o) => o.outcome === 'rejected')).toEqual({ outcome: 'rejected', rule: 'MAX_POSITION_NOTIONAL', limit: 2_500, observed: 2_600 });
+    expect((await store.getExposure('acct')).symbols.ETH.shortUse).toBe(25);
+    // At a lower price the same notional allows more units, up to the quantity limit.
+    const cheap = await store.reserveExposure({ accountId: 'acct', clientOrderId: 'cid-pn-cheap', symbol: 'ETH', side: 'sell', qty: 10, price: 50, ts: T0 }, limits);
+    expect(cheap).toEqual({ outcome: 'reserved' });
+    const over = await store.reserveExposure({ accountId: 'acct', clientOrderId: 'cid-pn-qty', symbol: 'ETH', side: 'sell', qty: 6, price: 1, ts: T0 }, limits);
+    expect(over).toEqual({ outcome: 'rejected', rule: 'MAX_POSITION_QTY', limit: 40, observed: 41 });
+  });
+
+  it('never lets concurrent reservations pass the order-rate limit within one second of decision time', async () => {
+    const store = await makeStore();
+    const limits = { ...LOOSE, maxOrdersPerSecond: 7 };
+    // 30 intents decided within the same second, from many containers at once.
+    const outcomes = await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        store.reserveExposure({ accountId: 'acct', clientOrderId: `cid-rate-${i}`, symbol: `R${i % 3}`, side: 'buy', qty: 1, price: 10, ts: T0 + i * 1_000 }, limits),
+      ),
+    );
+    expect(outcomes.filter((o) => o.outcome === 'reserved')).toHaveLength(7);
+    expect(outcomes.filter((o) => o.outcome === 'rejected' && o.rule === 'ORDER_RATE')).toHaveLength(23);
+    // A redelivery of a reserved intent uses no rate, and the next second starts afresh.
+    expect(await store.reserveExposure({ accountId: 'acct', clientOrderId: 'cid-rate-0', symbol: 'R0', side: 'buy', qty: 1, price: 10, ts: T0 }, limits)).toEqual({ outcome: 'already-reserved' });
+    const next = await store.reserveExposure({ accountId: 'acct', clientOrderId: 'cid-rate-next', symbol: 'R0', side: 'buy', qty: 1, price: 10, ts: T0 + 1_000_000 }, limits);
+    expect(next).toEqual({ outcome: 'reserved' });
+    // Another account has its own count.
+    expect((await store.reserveExposure({ accountId: 'other', clientOrderId: 'cid-rate-o', symbol: 'R0', side: 'buy', qty: 1, price: 10, ts: T0 }, limits)).outcome).toBe('reserved');
   });
 
   it('never lets concurrent reservations across symbols breach the gross limit', async () => {
