@@ -50,12 +50,21 @@ function spawnWorker(kind: string, env: NodeJS.ProcessEnv): ChildProcess {
 function cpuSeconds(pid: number): number {
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+    return (process.env.BENCH_CPU_FIELD === 'sys' ? Number(fields[12]) : Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
   } catch {
     return NaN;
   }
 }
 const CLOCK_TICKS = 100;
+
+/** Write system calls a process has made so far (each one a loopback send, and a wake-up of its reader). */
+function writeCalls(pid: number): number {
+  try {
+    return Number(/syscw: (\d+)/.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1] ?? NaN);
+  } catch {
+    return NaN;
+  }
+}
 
 /** The nats-server listening on `port` (the test helper does not expose its pid). */
 function natsServerPid(port: number): number | undefined {
@@ -102,6 +111,9 @@ export async function runLatencyBench(): Promise<Record<string, unknown>> {
     /** CPU milliseconds each process spent per 1,000 ticks since `before`: the cost that caps the rate on a quiet machine. */
     const cpuPerKTicks = (before: Record<string, number>, ticks: number) =>
       Object.fromEntries(Object.entries(cpuNow()).map(([k, v]) => [k, Math.round(((v - before[k]) * 1e9) / ticks) / 1_000]));
+    const writesNow = () => Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, pid === undefined ? NaN : writeCalls(pid)]));
+    const writesPerKTicks = (before: Record<string, number>, ticks: number) =>
+      Object.fromEntries(Object.entries(writesNow()).map(([k, v]) => [k, Math.round(((v - before[k]) * 1e4) / ticks) / 10]));
 
     const sentAt = new Map<string, number>();
     const sentAtBarTs = new Map<number, number>();
@@ -189,6 +201,7 @@ export async function runLatencyBench(): Promise<Record<string, unknown>> {
       sentAtBarTs.clear();
       const total = rate * seconds;
       const cpu0 = cpuNow();
+      const writes0 = writesNow();
       const startMs = Date.now();
       let sent = 0;
       while (sent < total) {
@@ -205,6 +218,7 @@ export async function runLatencyBench(): Promise<Record<string, unknown>> {
       const drainMs = Date.now() - lastTick;
       await new Promise((r) => setTimeout(r, 200));
       const cpuMsPer1kTicks = cpuPerKTicks(cpu0, total);
+      const writeCallsPer1kTicks = writesPerKTicks(writes0, total);
       const us = (p: number) => histogram.getValueAtPercentile(p) / 1_000;
       return {
         ticksPerSecond: rate,
@@ -220,12 +234,23 @@ export async function runLatencyBench(): Promise<Record<string, unknown>> {
         decisionToFill: { p50_ms: decision.getValueAtPercentile(50) / 1_000, p99_ms: decision.getValueAtPercentile(99) / 1_000 },
         tickToEvent: { p50_ms: stages.events.getValueAtPercentile(50) / 1_000, p99_ms: stages.events.getValueAtPercentile(99) / 1_000 },
         cpuMsPer1kTicks,
+        writeCallsPer1kTicks,
         tickToIntent: { p50_ms: stages.intents.getValueAtPercentile(50) / 1_000, p99_ms: stages.intents.getValueAtPercentile(99) / 1_000 },
       };
     };
 
     // Warm-up: JIT, connections, consumers.
     await runPhase({ rate: 1_000, seconds: 1 });
+    // BENCH_LATENCY_PHASES, e.g. "10000:10,20000:5" (rate:seconds): only these phases, no probing (for profiling).
+    const only = process.env.BENCH_LATENCY_PHASES;
+    if (only) {
+      const phases: Record<string, unknown> = {};
+      for (const spec of only.split(',')) {
+        const [rate, seconds] = spec.split(':').map(Number);
+        phases[spec] = await runPhase({ rate, seconds });
+      }
+      return { phases };
+    }
     const at100 = await runPhase({ rate: 100, seconds: 10 });
     const at1k = await runPhase({ rate: 1_000, seconds: 5 });
     const at10k = await runPhase({ rate: 10_000, seconds: 5 });
