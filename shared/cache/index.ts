@@ -1,1 +1,1 @@
-export { RedisCache, type CacheOptions, type CacheStatus, type StateParts } from './redis-cache.ts';
+export { RedisCache, type CacheOptions, type CacheStatus, type StateParts, type StatePartsByHash, PARTS } from './redis-cache.ts';

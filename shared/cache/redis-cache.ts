@@ -25,6 +25,10 @@ export interface StateParts {
   readonly del: readonly string[];
 }
 
+/** A state's side hashes by name; PARTS is the first (and the only one before others existed). */
+export type StatePartsByHash = Readonly<Record<string, StateParts>>;
+export const PARTS = 'parts';
+
 export class RedisCache {
   readonly redis: Redis;
   private readonly prefix: string;
@@ -113,24 +117,31 @@ export class RedisCache {
    * As setState, for a state the caller already serialised (to freeze it at a point in time), with
    * its side hash changed in the same MULTI so the two never disagree after a crash.
    */
-  async setStateJson(name: string, json: string, parts?: StateParts): Promise<void> {
-    if (!parts) {
+  /** Writes a state and the changes to its side hashes in one transaction. */
+  async setStateJson(name: string, json: string, hashes?: StatePartsByHash): Promise<void> {
+    if (!hashes) {
       await this.run('setState', () => this.redis.set(this.k('state', name), json));
       return;
     }
-    const hash = this.k('state-parts', name);
     const tx = this.redis.multi().set(this.k('state', name), json);
-    if (parts.reset) tx.del(hash);
-    if (parts.set.length > 0) tx.hset(hash, ...parts.set.flat());
-    if (!parts.reset && parts.del.length > 0) tx.hdel(hash, ...parts.del);
+    for (const [hashName, parts] of Object.entries(hashes)) {
+      const hash = this.hashKey(name, hashName);
+      if (parts.reset) tx.del(hash);
+      if (parts.set.length > 0) tx.hset(hash, ...parts.set.flat());
+      if (!parts.reset && parts.del.length > 0) tx.hdel(hash, ...parts.del);
+    }
     const results = await this.run('setState', () => tx.exec());
     const failed = results?.find(([err]) => err);
     if (!results || failed) throw new TransientError('CACHE_UNAVAILABLE', `redis setState transaction failed: ${errorMessage(failed?.[0] ?? 'aborted')}`);
   }
 
-  /** The side hash written by setStateJson (field -> JSON text). */
-  async getStateParts(name: string): Promise<Record<string, string>> {
-    return this.run('getStateParts', () => this.redis.hgetall(this.k('state-parts', name)));
+  /** One side hash written by setStateJson (field -> JSON text). */
+  async getStateParts(name: string, hashName: string = PARTS): Promise<Record<string, string>> {
+    return this.run('getStateParts', () => this.redis.hgetall(this.hashKey(name, hashName)));
+  }
+
+  private hashKey(name: string, hashName: string): string {
+    return hashName === PARTS ? this.k('state-parts', name) : this.k(`state-${hashName}`, name);
   }
 
   async getState(name: string): Promise<unknown> {
@@ -138,8 +149,8 @@ export class RedisCache {
     return v === null ? undefined : (JSON.parse(v) as unknown);
   }
 
-  async deleteState(name: string): Promise<void> {
-    await this.run('deleteState', () => this.redis.del(this.k('state', name), this.k('state-parts', name)));
+  async deleteState(name: string, hashNames: readonly string[] = [PARTS]): Promise<void> {
+    await this.run('deleteState', () => this.redis.del(this.k('state', name), ...hashNames.map((h) => this.hashKey(name, h))));
   }
 
   /** Fixed-window counter: INCRBY, and EXPIRE when the window starts. Returns the count in this window. */

@@ -89,6 +89,8 @@ class SymbolState {
   readonly slots: Slot[];
   head = 0;
   count = 0;
+  /** Events ever pushed into the ring (since construction or restore): positions for incremental snapshots. */
+  pushed = 0;
   /** Time of the newest event pushed out of the ring; an order active before it may have missed its event. */
   evictedTs = 0;
   book: OrderBook | undefined;
@@ -112,6 +114,7 @@ class SymbolState {
     }
     const slot = this.slots[(this.head + this.count) % cap];
     this.count++;
+    this.pushed++;
     return slot;
   }
 
@@ -131,7 +134,12 @@ class SymbolState {
 
 export interface PaperBrokerState {
   working: WorkingOrderState[];
-  symbols: { symbol: string; slots: Slot[]; evictedTs: number; lastPrice: number; volVar: number; spreadBps: number; lastVolume: number; bids: [number, number][]; asks: [number, number][]; bookTs: number }[];
+  /**
+   * `pushed`: events ever pushed into the ring, so `slots` are the events numbered pushed - slots.length
+   * to pushed - 1 (a checkpoint can then write only the slots added since the last one). Not restored:
+   * numbering starts again from the restored slots.
+   */
+  symbols: { symbol: string; slots: Slot[]; pushed?: number; evictedTs: number; lastPrice: number; volVar: number; spreadBps: number; lastVolume: number; bids: [number, number][]; asks: [number, number][]; bookTs: number }[];
 }
 
 /**
@@ -276,6 +284,7 @@ export class PaperBroker {
       symbols: [...this.symbols.entries()].map(([sym, s]) => ({
         symbol: sym,
         slots: Array.from({ length: s.count }, (_, i) => ({ ...s.at(i) })),
+        pushed: s.pushed,
         evictedTs: s.evictedTs,
         lastPrice: s.lastPrice,
         volVar: s.volVar,

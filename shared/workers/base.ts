@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import type { Bus, BusMessage, PublishOptions, Subscription } from '../bus/index.ts';
 import { NatsBus } from '../bus/index.ts';
 import { describeZodError, type Envelope } from '../domain/envelope.ts';
-import type { RedisCache, StateParts } from '../cache/index.ts';
+import type { RedisCache, StatePartsByHash } from '../cache/index.ts';
 import { AlgoplanesError, ValidationError, errorMessage } from '../util/errors.ts';
 import { Checkpointer } from './checkpoint.ts';
 import type { PayloadSchema } from './payload.ts';
@@ -30,7 +30,7 @@ export interface WorkerDeps {
 
 interface CapturedState {
   readonly json: string;
-  readonly parts: StateParts | undefined;
+  readonly parts: StatePartsByHash | undefined;
 }
 
 export interface SavedState<P> {
@@ -92,11 +92,15 @@ export abstract class PlaneWorker<P> {
   }
 
   protected abstract snapshot(): P;
-  /** `parts`: the side hash saved with the state (see captureParts). */
-  protected abstract restorePlane(state: P, parts: Record<string, string>): void;
+  /** `parts`: the side hashes saved with the state (see captureParts), by name. */
+  protected abstract restorePlane(state: P, parts: Readonly<Record<string, Record<string, string>>>): void;
   /** Incremental part of the state, captured right after snapshot(); written in the same transaction. */
-  protected captureParts(): StateParts | undefined {
+  protected captureParts(): StatePartsByHash | undefined {
     return undefined;
+  }
+  /** Names of the side hashes captureParts writes (read back on restore). */
+  protected get partHashes(): readonly string[] {
+    return [];
   }
   /** A checkpoint was not saved: the next captureParts must not assume it was. */
   protected onCheckpointFailed(): void {}
@@ -125,7 +129,9 @@ export abstract class PlaneWorker<P> {
     }
     const saved = (await cache.getState(this.stateKey)) as SavedState<P> | undefined;
     if (saved) {
-      this.restorePlane(saved.plane, await cache.getStateParts(this.stateKey));
+      const parts: Record<string, Record<string, string>> = {};
+      for (const h of this.partHashes) parts[h] = await cache.getStateParts(this.stateKey, h);
+      this.restorePlane(saved.plane, parts);
       this.seqs = { ...saved.seqs };
       this.idx = { ...saved.idx };
       this.restoredCapture = saved.capturedAt ?? 0;

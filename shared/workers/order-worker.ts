@@ -6,10 +6,11 @@
  * health reports degraded; risk-reducing ones still go through. Recovery needs no restart.
  */
 import { allOf, subjects, NatsBus } from '../bus/index.ts';
-import type { RedisCache, StateParts } from '../cache/index.ts';
-import { ExecutionReportSchema, OrderIntentSchema, type ExecutionReport, type Order, type OrderIntent, type PortfolioSnapshot, type Quote } from '../domain/index.ts';
+import { PARTS, type RedisCache, type StatePartsByHash } from '../cache/index.ts';
+import { ExecutionReportSchema, OrderIntentSchema, type ExecutionReport, type OrderIntent, type PortfolioSnapshot, type Quote } from '../domain/index.ts';
 import { OrderPlane, applyOrderEvent, isTerminal, newOrder, riskLimitsFromEnv, type OrderPlaneState, type RiskLimits } from '../order-plane/index.ts';
 import { PlaneWorker, type WorkerDeps } from './base.ts';
+import { OrderParts, RingParts, type RingExtent } from './order-state.ts';
 import { MarketEventPayload } from './payload.ts';
 import { memoInstrument, WORKER_BROKER_RING } from './plane-config.ts';
 
@@ -29,21 +30,20 @@ export interface OrderWorkerOptions {
 }
 
 /**
- * Checkpointed state: the plane without its orders, plus the trace id of every open order so its
- * later fills continue it. The orders (up to the dedup window, thousands) live in the state's side
- * hash and only the changed ones are written: re-serialising all of them every checkpoint stalled
- * the worker for tens of milliseconds.
+ * Checkpointed state: the plane without its orders and without the broker's bars, plus the trace id
+ * of every open order so its later fills continue it. The orders (up to the dedup window, thousands)
+ * and the bars (the broker's ring per symbol; `rings` says which events each holds) live in side
+ * hashes written incrementally (order-state.ts).
  */
 export interface OrderWorkerState {
   readonly plane: OrderPlaneState;
   readonly traces: Record<string, string>;
+  /** Absent in checkpoints from before the ring had its own hash: the bars are then in the plane. */
+  readonly rings?: Record<string, RingExtent>;
 }
 
-/** Orders as last written to the side hash, with the rank that restores their original order. */
-interface PersistedOrder {
-  readonly order: Order;
-  readonly rank: number;
-}
+/** Side hash of the broker's bars (the orders keep the first one, PARTS). */
+const RING_HASH = 'ring';
 
 export class OrderWorker extends PlaneWorker<OrderWorkerState> {
   readonly plane: OrderPlane;
@@ -55,11 +55,9 @@ export class OrderWorker extends PlaneWorker<OrderWorkerState> {
   private readonly gateRejected = new Set<string>();
   /** clientOrderId -> trace id of its intent, until the order is terminal. */
   private traces = new Map<string, string>();
-  private readonly persisted = new Map<string, PersistedOrder & { generation: number }>();
-  private generation = 0;
-  private nextRank = 0;
-  private parts: StateParts | undefined;
-  private rewriteParts = true;
+  private readonly orderParts = new OrderParts();
+  private readonly ringParts = new RingParts();
+  private parts: StatePartsByHash | undefined;
   /** Reports published after the restored checkpoint, before the crash that replays them. */
   private readonly alreadyPublished = new Set<string>();
   /** Intents per account since the last checkpoint: the Redis rate counter is bumped once per checkpoint, not per intent. */
@@ -80,6 +78,7 @@ export class OrderWorker extends PlaneWorker<OrderWorkerState> {
         execution: (r) => {
           const id = r.order.clientOrderId;
           const msgId = reportKey(r);
+          this.orderParts.reported(r.order);
           // Fills happen while a later bar is applied: they continue the intent's trace, not the bar's.
           // Packed and without a broker ack per report (a JetStream request per report capped the worker);
           // the checkpoint's flush confirms them before any input is acked. A replay after a crash may
@@ -116,48 +115,32 @@ export class OrderWorker extends PlaneWorker<OrderWorkerState> {
 
   protected snapshot(): OrderWorkerState {
     const plane = this.plane.snapshot();
-    // Orders are immutable: a changed order is a new object, so identity finds what to write. The
-    // generation marks what is still there without building a second map of the whole dedup window.
-    const reset = this.rewriteParts;
-    if (reset) this.persisted.clear();
-    const generation = ++this.generation;
-    const set: [string, string][] = [];
-    for (const order of plane.orders) {
-      const before = this.persisted.get(order.clientOrderId);
-      if (before?.order === order) {
-        before.generation = generation;
-        continue;
-      }
-      const p = { order, rank: before?.rank ?? this.nextRank++, generation };
-      set.push([order.clientOrderId, JSON.stringify({ order, rank: p.rank } satisfies PersistedOrder)]);
-      this.persisted.set(order.clientOrderId, p);
-    }
-    const del: string[] = [];
-    for (const [id, p] of this.persisted) {
-      if (p.generation === generation) continue;
-      del.push(id);
-      this.persisted.delete(id);
-    }
-    this.rewriteParts = false;
-    this.parts = { reset, set, del };
-    return { plane: { ...plane, orders: [] }, traces: Object.fromEntries(this.traces) };
+    const orders = this.orderParts.capture(this.plane, plane.orders);
+    const ring = this.ringParts.capture(plane.broker.symbols);
+    this.parts = { [PARTS]: orders, [RING_HASH]: ring.parts };
+    return { plane: { ...plane, orders: [], broker: { ...plane.broker, symbols: ring.symbols } }, traces: Object.fromEntries(this.traces), rings: ring.extents };
   }
 
-  protected override captureParts(): StateParts | undefined {
+  protected override captureParts(): StatePartsByHash | undefined {
     return this.parts;
   }
 
-  protected override onCheckpointFailed(): void {
-    this.rewriteParts = true;
+  protected override get partHashes(): readonly string[] {
+    return [PARTS, RING_HASH];
   }
 
-  protected restorePlane(state: OrderWorkerState, parts: Record<string, string>): void {
-    const saved = Object.values(parts).map((json) => JSON.parse(json) as PersistedOrder).sort((a, b) => a.rank - b.rank);
-    this.plane.restore({ ...state.plane, orders: saved.map((p) => p.order) });
+  protected override onCheckpointFailed(): void {
+    this.orderParts.failed();
+    this.ringParts.failed();
+  }
+
+  protected restorePlane(state: OrderWorkerState, parts: Readonly<Record<string, Record<string, string>>>): void {
+    const orders = this.orderParts.restore(parts[PARTS] ?? {});
+    const symbols = state.rings ? this.ringParts.restore(state.plane.broker.symbols, state.rings, parts[RING_HASH] ?? {}) : state.plane.broker.symbols;
+    this.plane.restore({ ...state.plane, orders, broker: { ...state.plane.broker, symbols } });
+    // The plane holds parsed copies: its own objects are the ones later reports will be compared with.
+    this.orderParts.restored(this.plane.snapshot().orders);
     this.traces = new Map(Object.entries(state.traces));
-    // The restored plane holds copies: the next checkpoint rewrites the hash whole.
-    this.nextRank = saved.length === 0 ? 0 : saved[saved.length - 1].rank + 1;
-    this.rewriteParts = true;
   }
 
   protected override async onCheckpoint(): Promise<void> {

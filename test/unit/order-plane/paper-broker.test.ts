@@ -247,4 +247,16 @@ describe('PaperBroker state', () => {
     expect(b.fills).toEqual(a.fills.slice(1));
     expect(b.fills[0]).toMatchObject({ qty: 3, price: 102 });
   });
+
+  it('numbers the ring: pushed counts every event, so the slots are the last ones of that count', () => {
+    const { broker } = harness({ fillModel: 'next-bar-open', ringSize: 3 });
+    for (let i = 0; i < 5; i++) broker.onMarket(bar(T0 + i * MINUTE, 100 + i, 100 + i, 100 + i, 100 + i));
+    const [s] = broker.state().symbols;
+    expect(s.pushed).toBe(5);
+    expect(s.slots.map((x) => x.open)).toEqual([102, 103, 104]);
+    // Numbering starts again from a restored ring.
+    const b = harness({ fillModel: 'next-bar-open', ringSize: 3 });
+    b.broker.restore(JSON.parse(JSON.stringify(broker.state())));
+    expect(b.broker.state().symbols[0]).toMatchObject({ pushed: 3, slots: s.slots });
+  });
 });
