@@ -5,19 +5,13 @@
  */
 import { MarketEventSchema, openEnvelope, type MarketEvent, type QuarantineEntry } from '../../shared/domain/index.ts';
 import { DataPlane, type DataPlaneOptions } from '../../shared/data-plane/index.ts';
-import {
-  parseJsonBody,
-  processBatch,
-  streamItems,
-  type BatchItem,
-  type BatchResponse,
-  type EventPublisher,
-  type Observability,
-  type SqsDeadLetters,
-  type StreamEvent,
-} from '../../shared/lambda/index.ts';
+// Modules, not the shared/lambda barrel: the kafka entry must not load the Kinesis client (see kafka-handler.ts).
+import { processBatch, type BatchResponse } from '../../shared/lambda/batch.ts';
+import { parseJsonBody, streamItems, traceIdOfEnvelope, type BatchItem, type StreamEvent } from '../../shared/lambda/events.ts';
+import type { Observability } from '../../shared/lambda/observability.ts';
+import type { EventPublisher } from '../../shared/lambda/senders.ts';
+import type { SqsDeadLetters } from '../../shared/lambda/sqs.ts';
 import { TransientError } from '../../shared/util/errors.ts';
-import { traceIdOfEnvelope } from '../order/app.ts';
 
 export interface DataAppDeps {
   readonly publisher: EventPublisher;

@@ -4,7 +4,12 @@
  * client. Config is read once, at cold start; the producer connects on the first batch.
  */
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { SqsDeadLetters, createObservability, optionalEnv, parseStreamEvent, planeHandler, requireEnv } from '../../shared/lambda/index.ts';
+// Modules, not the shared/lambda barrel: the barrel would also load the Kinesis client this function never uses.
+import { optionalEnv, requireEnv } from '../../shared/lambda/config.ts';
+import { parseStreamEvent } from '../../shared/lambda/events.ts';
+import { planeHandler } from '../../shared/lambda/middleware.ts';
+import { createObservability } from '../../shared/lambda/observability.ts';
+import { SqsDeadLetters } from '../../shared/lambda/sqs.ts';
 import { KafkaPublisher, kafkaClient } from '../../shared/lambda/kafka.ts';
 import { ConfigError } from '../../shared/util/errors.ts';
 import { createDataApp } from './app.ts';

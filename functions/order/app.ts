@@ -5,7 +5,7 @@
  */
 import { DEFAULTS } from '../../shared/config/defaults.ts';
 import { OrderIntentSchema, openEnvelope, type ExecutionReport, type Fill, type Instrument, type Order, type OrderIntent } from '../../shared/domain/index.ts';
-import { parseJsonBody, processBatch, sqsItems, type BatchItem, type BatchResponse, type DeadLetterSink, type Observability, type SqsEvent } from '../../shared/lambda/index.ts';
+import { parseJsonBody, processBatch, sqsItems, traceIdOfEnvelope, type BatchItem, type BatchResponse, type DeadLetterSink, type Observability, type SqsEvent } from '../../shared/lambda/index.ts';
 import { OrderPlane, applyOrderEvent, isTerminal, newOrder, type PaperBrokerOptions, type RiskLimits } from '../../shared/order-plane/index.ts';
 import type { ExposureLimits, Store } from '../../shared/store/index.ts';
 import { ConfigError, TransientError, ValidationError } from '../../shared/util/errors.ts';
@@ -123,15 +123,4 @@ function rejectReason(rule: string, observed: number, limit: number): string {
   if (rule === 'MAX_DAILY_LOSS') return `${rule}: today's loss ${observed} has reached the limit ${limit}`;
   if (rule === 'REDUCE_ONLY') return `${rule}: today's loss ${observed} has reached ${limit}; only position-reducing orders pass`;
   return `${rule}: would use ${observed} of ${limit}`;
-}
-
-/** The envelope's trace id when the body is one, so a record's log lines join its upstream trace. */
-export function traceIdOfEnvelope(item: BatchItem): string | undefined {
-  try {
-    const body: unknown = JSON.parse(item.text);
-    const traceId = typeof body === 'object' && body !== null ? (body as { trace_id?: unknown }).trace_id : undefined;
-    return typeof traceId === 'string' ? traceId : undefined;
-  } catch {
-    return undefined;
-  }
 }

@@ -8,6 +8,7 @@ import {
   parseJsonBody,
   processBatch,
   streamItems,
+  traceIdOfEnvelope,
   type BatchItem,
   type BatchResponse,
   type DeadLetterSink,
@@ -18,7 +19,6 @@ import {
 import { StrategyPlane, createStrategy, type ParamValue, type SizingConfig } from '../../shared/strategy-plane/index.ts';
 import type { Store } from '../../shared/store/index.ts';
 import { ConfigError, TransientError } from '../../shared/util/errors.ts';
-import { traceIdOfEnvelope } from '../order/app.ts';
 
 export interface StrategyAppOptions {
   readonly accountId: string;

@@ -146,3 +146,14 @@ export function parseJsonBody(item: BatchItem): unknown {
     throw new ValidationError('BAD_JSON', `not JSON: ${(err as Error).message}`, item.where);
   }
 }
+
+/** The envelope's trace id when the body is one, so a record's log lines join its upstream trace. */
+export function traceIdOfEnvelope(item: BatchItem): string | undefined {
+  try {
+    const body: unknown = JSON.parse(item.text);
+    const traceId = typeof body === 'object' && body !== null ? (body as { trace_id?: unknown }).trace_id : undefined;
+    return typeof traceId === 'string' ? traceId : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -11,7 +11,7 @@ import { kafkaAddress, subjects } from '../bus/subjects.ts';
 import { makeEnvelope } from '../domain/envelope.ts';
 import type { MarketEvent } from '../domain/index.ts';
 import { AlgoplanesError, TransientError, errorMessage } from '../util/errors.ts';
-import { MARKET_SCHEMA_PREFIX, type EventPublisher } from './aws.ts';
+import { MARKET_SCHEMA_PREFIX, type EventPublisher } from './senders.ts';
 import { Sha256, type AwsCredentials } from './sigv4.ts';
 
 export type { AwsCredentials } from './sigv4.ts';
