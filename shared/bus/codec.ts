@@ -33,16 +33,19 @@ export function decodeEnvelopes(bytes: Uint8Array, where: string): DecodedElemen
   } catch (err) {
     return [{ error: new ValidationError('BAD_JSON', `not JSON: ${(err as Error).message}`, where), text }];
   }
-  if (!Array.isArray(raw)) return [checkEnvelope(raw, where, text)];
-  return raw.map((e: unknown, i) => checkEnvelope(e, `${where}[${i}]`, undefined));
+  if (!Array.isArray(raw)) return [checkEnvelope(raw, where, -1, text)];
+  const out: DecodedElement[] = new Array<DecodedElement>(raw.length);
+  for (let i = 0; i < raw.length; i++) out[i] = checkEnvelope(raw[i], where, i, undefined);
+  return out;
 }
 
-function checkEnvelope(raw: unknown, where: string, text: string | undefined): DecodedElement {
+/** `index`: the element's place in a packed message (-1: a lone envelope); named in the error only. */
+function checkEnvelope(raw: unknown, where: string, index: number, text: string | undefined): DecodedElement {
   // Hot path: a hand-written check of the six string fields; zod only runs to explain a failure.
   if (isEnvelope(raw)) return { envelope: raw };
   const env = EnvelopeSchema.safeParse(raw);
   if (env.success) return { envelope: env.data };
-  return { error: new ValidationError('BAD_ENVELOPE', describeZodError(env.error), where), text: text ?? JSON.stringify(raw) };
+  return { error: new ValidationError('BAD_ENVELOPE', describeZodError(env.error), index < 0 ? where : `${where}[${index}]`), text: text ?? JSON.stringify(raw) };
 }
 
 const nonEmpty = (v: unknown): boolean => typeof v === 'string' && v.length > 0;

@@ -7,11 +7,11 @@
  */
 import { allOf, subjects, NatsBus } from '../bus/index.ts';
 import { PARTS, type RedisCache, type StatePartsByHash } from '../cache/index.ts';
-import { ExecutionReportSchema, OrderIntentSchema, type ExecutionReport, type OrderIntent, type PortfolioSnapshot, type Quote } from '../domain/index.ts';
+import { ExecutionReportSchema, type ExecutionReport, type OrderIntent, type PortfolioSnapshot, type Quote } from '../domain/index.ts';
 import { OrderPlane, applyOrderEvent, isTerminal, newOrder, riskLimitsFromEnv, type OrderPlaneState, type RiskLimits } from '../order-plane/index.ts';
 import { PlaneWorker, type WorkerDeps } from './base.ts';
 import { OrderParts, RingParts, type RingExtent } from './order-state.ts';
-import { MarketEventPayload } from './payload.ts';
+import { MarketEventPayload, OrderIntentPayload } from './payload.ts';
 import { memoInstrument, WORKER_BROKER_RING } from './plane-config.ts';
 
 /** A checkpoint from before capture times were recorded: look back as far as the EXECUTIONS duplicate window. */
@@ -176,7 +176,7 @@ export class OrderWorker extends PlaneWorker<OrderWorkerState> {
       this.plane.onMarket(e);
       if (e.kind === 'quote') this.quotes.set(e.symbol, e);
     });
-    await this.consume('intents', allOf('intents'), 'order-worker', OrderIntentSchema, (intent, env) => this.onIntent(intent, env.trace_id));
+    await this.consume('intents', allOf('intents'), 'order-worker', OrderIntentPayload, (intent, env) => this.onIntent(intent, env.trace_id));
   }
 
   private onIntent(intent: OrderIntent, traceId: string): void {

@@ -5,7 +5,7 @@
  * validates exactly as strictly; the union still explains a payload whose kind is unknown.
  */
 import type * as z from 'zod';
-import { BarSchema, DepthUpdateSchema, ExecutionReportSchema, Liquidity, MarketEventSchema, OfiSchema, OrderStatus, OrderType, QuoteSchema, Side, TradeSchema, type Bar, type ExecutionReport } from '../domain/index.ts';
+import { BarSchema, DepthUpdateSchema, ExecutionReportSchema, Liquidity, MarketEventSchema, OfiSchema, OrderIntentSchema, OrderStatus, OrderType, QuoteSchema, Side, TimeInForce, TradeSchema, type Bar, type ExecutionReport, type OrderIntent } from '../domain/index.ts';
 
 /** What a worker input needs of a schema. */
 export interface PayloadSchema<T> {
@@ -31,6 +31,7 @@ const isSide = member(Side.options);
 const isOrderType = member(OrderType.options);
 const isOrderStatus = member(OrderStatus.options);
 const isLiquidity = member(Liquidity.options);
+const isTimeInForce = member(TimeInForce.options);
 
 /** A plain object (as JSON.parse makes) with exactly `required` own keys plus whichever of `optional` it has. */
 function hasKeys(v: unknown, required: number, optional: readonly string[]): v is Record<string, unknown> {
@@ -114,6 +115,33 @@ function isPlainFill(f: unknown): boolean {
 function isPlainReport(r: unknown): r is ExecutionReport {
   return hasKeys(r, 1, ['fill']) && isPlainOrder(r.order) && (!Object.hasOwn(r, 'fill') || isPlainFill(r.fill));
 }
+
+/** An intent with every defaulted field present (zod would otherwise add it, changing the object). */
+function isPlainIntent(i: unknown): i is OrderIntent {
+  if (!hasKeys(i, 12, ['limitPrice'])) return false;
+  return (
+    isString(i.clientOrderId, 8, 64) &&
+    isString(i.accountId, 1) &&
+    isString(i.strategyId, 1) &&
+    isSymbol(i.symbol) &&
+    isTimestamp(i.ts) &&
+    isSide(i.side) &&
+    isPrice(i.qty) &&
+    isOrderType(i.type) &&
+    (Object.hasOwn(i, 'limitPrice') ? isPrice(i.limitPrice) : i.type === 'market') &&
+    isTimeInForce(i.timeInForce) &&
+    isPrice(i.decisionPrice) &&
+    typeof i.reduceOnly === 'boolean' &&
+    typeof i.reason === 'string'
+  );
+}
+
+export const OrderIntentPayload: PayloadSchema<OrderIntent> = {
+  safeParse(data) {
+    if (isPlainIntent(data)) return { success: true, data } as z.ZodSafeParseResult<OrderIntent>;
+    return OrderIntentSchema.safeParse(data) as z.ZodSafeParseResult<OrderIntent>;
+  },
+};
 
 export const ExecutionReportPayload: PayloadSchema<ExecutionReport> = {
   safeParse(data) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { BarSchema, ExecutionReportSchema } from '../../../shared/domain/index.ts';
-import { ExecutionReportPayload, MarketEventPayload } from '../../../shared/workers/payload.ts';
+import { BarSchema, ExecutionReportSchema, OrderIntentSchema } from '../../../shared/domain/index.ts';
+import { ExecutionReportPayload, MarketEventPayload, OrderIntentPayload, type PayloadSchema } from '../../../shared/workers/payload.ts';
 
 const bar = { kind: 'bar', symbol: 'BTC-USD', ts: 1_700_000_000_000_000, intervalUs: 60_000_000, open: 100, high: 101, low: 99, close: 100.5, volume: 3 };
 
@@ -72,17 +72,45 @@ function* reportVariants(): Generator<unknown> {
   yield null;
 }
 
+/** Runs both parsers over `inputs`: same verdict, same result, zod's issues; returns how many took the fast path (result is the input itself). */
+function agreesWithZod(ours: PayloadSchema<unknown>, zod: PayloadSchema<unknown>, inputs: Iterable<unknown>): number {
+  let fast = 0;
+  for (const v of inputs) {
+    const a = ours.safeParse(v);
+    const b = zod.safeParse(v);
+    expect(a.success, JSON.stringify(v)).toBe(b.success);
+    if (a.success && b.success) expect(a.data).toEqual(b.data);
+    if (!a.success && !b.success) expect(a.error.issues).toEqual(b.error.issues);
+    if (a.success && a.data === v) fast++;
+  }
+  return fast;
+}
+
 describe('execution report fast path', () => {
   it('accepts exactly what ExecutionReportSchema accepts, unchanged, and explains every rejection with zod', () => {
-    let fast = 0;
-    for (const v of [{ order }, { order, fill }, ...reportVariants()]) {
-      const ours = ExecutionReportPayload.safeParse(v);
-      const zod = ExecutionReportSchema.safeParse(v);
-      expect(ours.success, JSON.stringify(v)).toBe(zod.success);
-      if (ours.success && zod.success) expect(ours.data).toEqual(zod.data);
-      if (!ours.success && !zod.success) expect(ours.error.issues).toEqual(zod.error.issues);
-      if (ours.success && ours.data === v) fast++;
-    }
-    expect(fast).toBeGreaterThan(20);
+    expect(agreesWithZod(ExecutionReportPayload, ExecutionReportSchema, [{ order }, { order, fill }, ...reportVariants()])).toBeGreaterThan(20);
+  });
+});
+
+const intent = { ...shared, ts: 1_700_000_000_000_000, type: 'limit', limitPrice: 100, timeInForce: 'IOC', decisionPrice: 100, reduceOnly: false, reason: 'cross' };
+
+/** Intents with one field replaced by a value at or beyond the schema's edges, added, or removed (defaults included). */
+function* intentVariants(): Generator<unknown> {
+  const values: unknown[] = [0, -1, 0.5, NaN, Infinity, 2 ** 60, '', 'short', 'x'.repeat(65), 'buy', 'sell', 'market', 'limit', 'GTC', 'DAY', 'bogus', true, false, null, undefined, 'BAD SYMBOL'];
+  for (const key of Object.keys(intent)) {
+    for (const v of values) yield { ...intent, [key]: v };
+    const { [key]: _removed, ...without } = intent as Record<string, unknown>;
+    yield without;
+    yield { ...without, type: 'market' };
+  }
+  yield { ...intent, extra: 1 };
+  yield Object.assign(Object.create({ inherited: 1 }), intent);
+  yield [intent];
+  yield null;
+}
+
+describe('order intent fast path', () => {
+  it('accepts exactly what OrderIntentSchema accepts, unchanged, and explains every rejection with zod', () => {
+    expect(agreesWithZod(OrderIntentPayload, OrderIntentSchema, [intent, ...intentVariants()])).toBeGreaterThan(20);
   });
 });
