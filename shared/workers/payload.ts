@@ -72,15 +72,15 @@ function isPlainBar(d: unknown): d is Bar {
 
 const ORDER_OPTIONAL = ['limitPrice', 'venueOrderId', 'rejectReason'] as const;
 
+/** What an intent, its order and their fills all carry: whose order, on what, which way, how much. */
+function isPlainIdentity(o: Record<string, unknown>): boolean {
+  return isString(o.clientOrderId, 8, 64) && isString(o.accountId, 1) && isString(o.strategyId, 1) && isSymbol(o.symbol) && isSide(o.side) && isPrice(o.qty);
+}
+
 function isPlainOrder(o: unknown): boolean {
   if (!hasKeys(o, 13, ORDER_OPTIONAL)) return false;
   return (
-    isString(o.clientOrderId, 8, 64) &&
-    isString(o.accountId, 1) &&
-    isString(o.strategyId, 1) &&
-    isSymbol(o.symbol) &&
-    isSide(o.side) &&
-    isPrice(o.qty) &&
+    isPlainIdentity(o) &&
     isOrderType(o.type) &&
     (!Object.hasOwn(o, 'limitPrice') || isPrice(o.limitPrice)) &&
     isOrderStatus(o.status) &&
@@ -98,12 +98,7 @@ function isPlainFill(f: unknown): boolean {
   if (!hasKeys(f, 12, [])) return false;
   return (
     isString(f.execId, 1) &&
-    isString(f.clientOrderId, 8, 64) &&
-    isString(f.accountId, 1) &&
-    isString(f.strategyId, 1) &&
-    isSymbol(f.symbol) &&
-    isSide(f.side) &&
-    isPrice(f.qty) &&
+    isPlainIdentity(f) &&
     isPrice(f.price) &&
     isFiniteNumber(f.fee) &&
     isLiquidity(f.liquidity) &&
@@ -120,13 +115,8 @@ function isPlainReport(r: unknown): r is ExecutionReport {
 function isPlainIntent(i: unknown): i is OrderIntent {
   if (!hasKeys(i, 12, ['limitPrice'])) return false;
   return (
-    isString(i.clientOrderId, 8, 64) &&
-    isString(i.accountId, 1) &&
-    isString(i.strategyId, 1) &&
-    isSymbol(i.symbol) &&
+    isPlainIdentity(i) &&
     isTimestamp(i.ts) &&
-    isSide(i.side) &&
-    isPrice(i.qty) &&
     isOrderType(i.type) &&
     (Object.hasOwn(i, 'limitPrice') ? isPrice(i.limitPrice) : i.type === 'market') &&
     isTimeInForce(i.timeInForce) &&
