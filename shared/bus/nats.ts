@@ -13,7 +13,7 @@ import type { Envelope } from '../domain/envelope.ts';
 import { AlgoplanesError, ConfigError, TransientError, errorMessage } from '../util/errors.ts';
 import { decodeEnvelopes, encodeEnvelope } from './codec.ts';
 import { deliverInPlace, type WireMessage } from './deliver.ts';
-import { TurnBatcher, writePacked, type PendingPublish } from './pack.ts';
+import { TURN, TurnBatcher, writePacked, type PendingPublish } from './pack.ts';
 import { OUTPUT_LOST, publishDeadLetter, runHandler, type DeadLetter } from './dlq.ts';
 import { classify, withRetry } from './retry.ts';
 import type { BatchPublishOptions, Bus, BusMessage, MessageHandler, PublishItem, PublishOptions, SubscribeOptions, Subscription } from './types.ts';
@@ -105,8 +105,9 @@ export class NatsBus implements Bus {
    * A no-ack publish, queued synchronously (what `publish` with fireAndForget does, without its
    * promise): confirmed by the next flush(), which reports a loss as OUTPUT_LOST.
    */
-  enqueue(subject: string, envelope: Envelope, msgID: string = envelope.id, pack = false, lazy = false): void {
-    this.corePublish(pack ? { subject, msgID, json: JSON.stringify(envelope), cut: this.cuts } : { subject, msgID, data: encodeEnvelope(envelope), cut: this.cuts }, lazy);
+  enqueue(subject: string, envelope: Envelope, msgID: string = envelope.id, pack: boolean | 'turn' = false, lazy = false): void {
+    const cut = pack === 'turn' ? TURN : this.cuts;
+    this.corePublish(pack ? { subject, msgID, json: JSON.stringify(envelope), cut } : { subject, msgID, data: encodeEnvelope(envelope), cut }, lazy);
   }
 
   /** Ends the current packs: later packed publishes start new wire messages. */

@@ -17,9 +17,12 @@ export interface PendingPublish {
   readonly msgID: string;
   readonly data?: Uint8Array;
   readonly json?: string;
-  /** Packs never span a cut. */
+  /** Packs never span a cut, except those of TURN publishes, which span the batch. */
   readonly cut: number;
 }
+
+/** The cut of a publish packed across cuts: its pack ends with the batch (or its size). */
+export const TURN = -1;
 
 class Pack {
   readonly jsons: string[] = [];
@@ -27,6 +30,7 @@ class Pack {
   constructor(
     readonly subject: string,
     readonly firstMsgID: string,
+    readonly turn: boolean,
   ) {}
 }
 
@@ -37,10 +41,10 @@ export function writePacked(batch: readonly PendingPublish[], write: (subject: s
     const n = pack.jsons.length;
     write(pack.subject, packEnvelopeJson(pack.jsons), n === 1 ? pack.firstMsgID : `${pack.firstMsgID}+${n}`);
   };
-  let cut = batch[0]?.cut;
+  let cut = batch.find((p) => p.cut !== TURN)?.cut;
   for (const p of batch) {
-    if (p.cut !== cut) {
-      for (const pack of [...open.values()]) close(pack);
+    if (p.cut !== cut && p.cut !== TURN) {
+      for (const pack of [...open.values()]) if (!pack.turn) close(pack);
       cut = p.cut;
     }
     const pack = open.get(p.subject);
@@ -49,7 +53,7 @@ export function writePacked(batch: readonly PendingPublish[], write: (subject: s
       write(p.subject, p.data ?? new Uint8Array(), p.msgID);
       continue;
     }
-    const into = pack ?? new Pack(p.subject, p.msgID);
+    const into = pack ?? new Pack(p.subject, p.msgID, p.cut === TURN);
     if (!pack) open.set(p.subject, into);
     into.jsons.push(p.json);
     into.chars += p.json.length;

@@ -43,8 +43,11 @@ export interface PublishOptions {
    * cut (the end of a publishBatch, or of handling one delivered wire message, so a redelivered
    * input re-packs its outputs alike and the msgID dedups them); consumers still get one message per
    * envelope. Without fireAndForget the pack is published with a broker ack, one per pack.
+   * 'turn' (NATS, with fireAndForget): packed with the same subject's publishes of the whole turn of
+   * the event loop, across cuts, for outputs whose consumers dedup them themselves (a redelivery
+   * that packs them differently is harmless); other adapters treat it as true.
    */
-  pack?: boolean;
+  pack?: boolean | 'turn';
 }
 
 export interface BatchPublishOptions {

@@ -80,12 +80,13 @@ export class OrderWorker extends PlaneWorker<OrderWorkerState> {
           const msgId = reportKey(r);
           this.orderParts.reported(r.order);
           // Fills happen while a later bar is applied: they continue the intent's trace, not the bar's.
-          // Packed and without a broker ack per report (a JetStream request per report capped the worker);
-          // the checkpoint's flush confirms them before any input is acked. A replay after a crash may
-          // pack them differently, so the broker's msgID dedup cannot be relied on: reports that are
-          // already in the stream are skipped here instead.
+          // Packed per turn of the event loop (across the inputs it handled) and without a broker ack per
+          // report (a JetStream request per report capped the worker); the checkpoint's flush confirms
+          // them before any input is acked. A replay after a crash may pack them differently, so the
+          // broker's msgID dedup cannot be relied on: reports that are already in the stream are skipped
+          // here instead.
           if (!this.alreadyPublished.delete(msgId)) {
-            this.emit(subjects.executions(r.order.symbol), 'exec.report.v1', r, { msgId, traceId: this.traces.get(id), fireAndForget: true, pack: true });
+            this.emit(subjects.executions(r.order.symbol), 'exec.report.v1', r, { msgId, traceId: this.traces.get(id), fireAndForget: true, pack: 'turn' });
           }
           if (isTerminal(r.order.status)) this.traces.delete(id);
           if (r.fill) this.portfolioDirty = true;

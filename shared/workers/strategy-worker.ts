@@ -32,11 +32,11 @@ export class StrategyWorker extends PlaneWorker<StrategyPlaneSnapshot> {
         // confirms them, the msgID dedups a replay), packed, and lazily batched into shared socket writes.
         signal: (s) => this.emit(subjects.signals(s.symbol), 'strat.signal.v1', s, { msgId: `${s.strategyId}:${s.symbol}:${s.ts}:${s.strength}`, fireAndForget: true, lazy: true, pack: true }),
         target: () => deps.runtime.metrics.countBySubject('out', 'targets.internal'),
-        // Packed: the intents decided on one market message travel together. No broker ack per pack (a
-        // JetStream request per pack was a tenth of the worker's time): the checkpoint's flush confirms
-        // them before any input is acked. A replay that packs them differently is still harmless: the
-        // order plane dedups on clientOrderId.
-        intent: (i) => this.emit(subjects.intents(i.symbol), 'orders.intent.v1', i, { msgId: i.clientOrderId, fireAndForget: true, pack: true }),
+        // Packed: the intents decided in one turn of the event loop travel together, across the market
+        // messages it handled (the order plane dedups on clientOrderId, so a replay that packs them
+        // differently is harmless). No broker ack per pack (a JetStream request per pack was a tenth of
+        // the worker's time): the checkpoint's flush confirms them before any input is acked.
+        intent: (i) => this.emit(subjects.intents(i.symbol), 'orders.intent.v1', i, { msgId: i.clientOrderId, fireAndForget: true, pack: 'turn' }),
       },
     );
   }
