@@ -7,7 +7,7 @@ import { roundDownToStep, roundToStep } from '../domain/numbers.ts';
 import { utcDay } from '../domain/time.ts';
 import type { Fill, OrderIntent } from '../domain/trading.ts';
 import type { CostEstimator, CostFeatures } from '../ports/planes.ts';
-import { ConfigError } from '../util/errors.ts';
+import { ConfigError, ValidationError } from '../util/errors.ts';
 import { OrderBook } from '../data-plane/order-book.ts';
 
 export const FillModel = z.enum(['next-bar-open', 'quote', 'book']);
@@ -137,9 +137,10 @@ export interface PaperBrokerState {
   /**
    * `pushed`: events ever pushed into the ring, so `slots` are the events numbered pushed - slots.length
    * to pushed - 1 (a checkpoint can then write only the slots added since the last one). Not restored:
-   * numbering starts again from the restored slots.
+   * numbering starts again from the restored slots. `held`: how many the ring holds (more than
+   * `slots` when state() was asked for the newer ones only).
    */
-  symbols: { symbol: string; slots: Slot[]; pushed?: number; evictedTs: number; lastPrice: number; volVar: number; spreadBps: number; lastVolume: number; bids: [number, number][]; asks: [number, number][]; bookTs: number }[];
+  symbols: { symbol: string; slots: Slot[]; pushed?: number; held?: number; evictedTs: number; lastPrice: number; volVar: number; spreadBps: number; lastVolume: number; bids: [number, number][]; asks: [number, number][]; bookTs: number }[];
 }
 
 /**
@@ -278,22 +279,32 @@ export class PaperBroker {
     }
   }
 
-  state(): PaperBrokerState {
+  /**
+   * `ringSince`: per symbol, the number of the first event to copy into `slots` (see `pushed`): an
+   * incremental checkpoint that has the older ones needs no copy of the whole ring. Such a state
+   * lacks history: restore() takes whole ones only.
+   */
+  state(ringSince?: Readonly<Record<string, number>>): PaperBrokerState {
     return {
       working: [...this.byId.values()].filter((w) => !w.done).map(({ done: _done, ...w }) => ({ ...w })),
-      symbols: [...this.symbols.entries()].map(([sym, s]) => ({
-        symbol: sym,
-        slots: Array.from({ length: s.count }, (_, i) => ({ ...s.at(i) })),
-        pushed: s.pushed,
-        evictedTs: s.evictedTs,
-        lastPrice: s.lastPrice,
-        volVar: s.volVar,
-        spreadBps: s.spreadBps,
-        lastVolume: s.lastVolume,
-        bids: s.book ? s.book.levels('bid').map((l): [number, number] => [l[0], l[1]]) : [],
-        asks: s.book ? s.book.levels('ask').map((l): [number, number] => [l[0], l[1]]) : [],
-        bookTs: s.book?.ts() ?? 0,
-      })),
+      symbols: [...this.symbols.entries()].map(([sym, s]) => {
+        const since = ringSince?.[sym];
+        const n = since === undefined ? s.count : Math.max(0, Math.min(s.count, s.pushed - since));
+        return {
+          symbol: sym,
+          slots: Array.from({ length: n }, (_, i) => ({ ...s.at(s.count - n + i) })),
+          pushed: s.pushed,
+          held: s.count,
+          evictedTs: s.evictedTs,
+          lastPrice: s.lastPrice,
+          volVar: s.volVar,
+          spreadBps: s.spreadBps,
+          lastVolume: s.lastVolume,
+          bids: s.book ? s.book.levels('bid').map((l): [number, number] => [l[0], l[1]]) : [],
+          asks: s.book ? s.book.levels('ask').map((l): [number, number] => [l[0], l[1]]) : [],
+          bookTs: s.book?.ts() ?? 0,
+        };
+      }),
     };
   }
 
@@ -302,6 +313,7 @@ export class PaperBroker {
     this.lastState = undefined;
     this.byId.clear();
     for (const x of st.symbols) {
+      if (x.held !== undefined && x.slots.length < x.held) throw new ValidationError('PARTIAL_RING', `${x.symbol}: ${x.slots.length} of the ring's ${x.held} events (a state taken with ringSince)`, 'PaperBroker.restore');
       const s = this.sym(x.symbol);
       for (const slot of x.slots.slice(-this.options.ringSize)) Object.assign(s.next(), slot);
       s.evictedTs = x.evictedTs;

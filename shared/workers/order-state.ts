@@ -153,6 +153,17 @@ export class RingParts {
     this.rewrite = true;
   }
 
+  /**
+   * Per symbol, the first event the next capture needs (the start of the chunk the last one ended
+   * in), for a broker state that copies only those (PaperBroker.state's ringSince); empty while the
+   * next capture rewrites everything.
+   */
+  since(): Record<string, number> {
+    const since: Record<string, number> = {};
+    if (!this.rewrite) for (const [symbol, w] of this.written) since[symbol] = Math.floor(w.upTo / RING_CHUNK) * RING_CHUNK;
+    return since;
+  }
+
   /** The broker's symbols without their slots (those go to `parts`), and where each ring is. */
   capture(symbols: readonly BrokerSymbol[]): { symbols: BrokerSymbol[]; extents: Record<string, RingExtent>; parts: StateParts } {
     const reset = this.rewrite;
@@ -170,7 +181,9 @@ export class RingParts {
       }
       seen.add(x.symbol);
       const to = x.pushed;
-      const from = to - x.slots.length;
+      const from = to - (x.held ?? x.slots.length);
+      /** Number of x.slots[0]: later than `from` when the state holds only the newer slots. */
+      const first = to - x.slots.length;
       extents[x.symbol] = { from, to };
       out.push({ ...x, slots: [] });
       let w = this.written.get(x.symbol);
@@ -178,9 +191,10 @@ export class RingParts {
       for (let k = Math.floor(Math.max(from, w.upTo) / RING_CHUNK); k * RING_CHUNK < to; k++) {
         const a = Math.max(from, k * RING_CHUNK);
         const b = Math.min(to, (k + 1) * RING_CHUNK);
+        if (a < first) throw new Error(`ring of ${x.symbol}: the state starts at event ${first}, the checkpoint needs ${a} on (take it with since())`);
         const slots: number[][] = [];
         for (let i = a; i < b; i++) {
-          const s = x.slots[i - from];
+          const s = x.slots[i - first];
           slots.push([s.ts, s.open, s.high, s.low, s.close, s.volume, s.bid, s.ask]);
         }
         set.push([chunkField(x.symbol, k), JSON.stringify({ from: a, slots } satisfies RingChunk)]);

@@ -258,5 +258,10 @@ describe('PaperBroker state', () => {
     const b = harness({ fillModel: 'next-bar-open', ringSize: 3 });
     b.broker.restore(JSON.parse(JSON.stringify(broker.state())));
     expect(b.broker.state().symbols[0]).toMatchObject({ pushed: 3, slots: s.slots });
+    // Only the events from number 3 on (of 2 to 4 held), for an incremental checkpoint; not restorable.
+    const newer = broker.state({ AAA: 3 }).symbols[0];
+    expect(newer).toMatchObject({ pushed: 5, held: 3 });
+    expect(newer.slots.map((x) => x.open)).toEqual([103, 104]);
+    expect(() => harness({ fillModel: 'next-bar-open', ringSize: 3 }).broker.restore(broker.state({ AAA: 3 }))).toThrow(/2 of the ring's 3 events/);
   });
 });

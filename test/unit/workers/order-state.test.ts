@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import type { StateParts } from '../../../shared/cache/index.ts';
 import type { OrderIntent } from '../../../shared/domain/index.ts';
-import { OrderPlane, riskLimits, type OrderPlaneState } from '../../../shared/order-plane/index.ts';
+import { OrderPlane, PaperBroker, riskLimits, type OrderPlaneState } from '../../../shared/order-plane/index.ts';
 import { OrderParts, RING_CHUNK, RingParts, type RingExtent } from '../../../shared/workers/order-state.ts';
 import { ACCOUNT, MINUTE, T0, bar, instrument, intent } from '../order-plane/fixtures.ts';
 
@@ -87,6 +87,28 @@ describe('order worker state parts', () => {
     expect(plane.counts()).toMatchObject({ rejected: expect.any(Number), cancelled: expect.any(Number) });
     expect(plane.counts().rejected).toBeGreaterThan(1);
     expect(plane.counts().cancelled).toBeGreaterThan(0);
+  });
+
+  it('capture from a broker state holding only the slots since() asks for', () => {
+    const broker = new PaperBroker({ fillModel: 'next-bar-open', ringSize: RING }, instrument, { fill: () => undefined, cancelled: () => undefined });
+    const parts = new RingParts();
+    const hash = new Map<string, string>();
+    let i = 0;
+    let partials = 0;
+    for (const gap of [10, 700, 1, RING + 3, 515, 2]) {
+      for (let k = 0; k < gap; k++, i++) broker.onMarket(bar(T0 + i * MINUTE, 100 + (i % 13), 101 + (i % 13), 99, 100));
+      const since = parts.since();
+      const partial = broker.state(since).symbols;
+      if (partial[0].slots.length < (partial[0].held ?? 0)) partials++;
+      const ring = parts.capture(partial);
+      apply(hash, ring.parts);
+      const restored = new RingParts().restore(ring.symbols, ring.extents, Object.fromEntries(hash));
+      expect(restored[0].slots).toEqual(broker.state().symbols[0].slots);
+    }
+    expect(partials).toBe(3);
+    // A state that starts after what the checkpoint needs is refused, not written with a hole.
+    for (let k = 0; k < 10; k++, i++) broker.onMarket(bar(T0 + i * MINUTE, 100, 101, 99, 100));
+    expect(() => parts.capture(broker.state({ AAA: broker.state().symbols[0].pushed ?? 0 }).symbols)).toThrow(/the state starts at event/);
   });
 
   it('refuses a ring with a missing chunk rather than restoring a hole', () => {
