@@ -76,6 +76,9 @@ export const OrderPlaneStateSchema = z.object({
       z.object({
         symbol: z.string(),
         slots: z.array(SlotSchema),
+        // Kept through a restore so a state holding part of the ring (snapshot with ringSince) is refused.
+        pushed: num.optional(),
+        held: num.optional(),
         evictedTs: num,
         lastPrice: num,
         volVar: num,
@@ -283,7 +286,12 @@ export class OrderPlane {
     return this.tally;
   }
 
-  snapshot(): OrderPlaneState {
+  /**
+   * The plane's state. `ringSince` (per symbol, the broker event number to copy from) leaves out the
+   * broker ring's older bars, for a checkpoint that already holds them; restore() refuses such a
+   * state on its own (see PaperBroker.state).
+   */
+  snapshot(opts: { ringSince?: Readonly<Record<string, number>> } = {}): OrderPlaneState {
     return {
       version: 1,
       accountId: this.opts.accountId,
@@ -294,7 +302,7 @@ export class OrderPlane {
       dedupHorizonTs: this.dedupHorizonTs,
       portfolio: this.pf.state(),
       risk: this.risk.state(),
-      broker: this.broker.state(),
+      broker: this.broker.state(opts.ringSince),
       ...(this.costs ? { costModel: this.costs.snapshot() } : {}),
     };
   }

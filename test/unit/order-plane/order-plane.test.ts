@@ -163,6 +163,23 @@ describe('OrderPlane', () => {
   });
 });
 
+describe('OrderPlane snapshot with ringSince', () => {
+  it("copies only the broker ring's newer bars, and such a partial state is not restorable on its own", () => {
+    const { p } = plane();
+    for (let k = 0; k < 10; k++) p.onMarket(bar(T0 + k * MINUTE, 100, 100, 100, 100));
+    const full = p.snapshot();
+    const partial = p.snapshot({ ringSince: { AAA: 7 } });
+    const ring = (s: typeof full) => s.broker.symbols.find((x) => x.symbol === 'AAA');
+    expect(ring(full)).toMatchObject({ pushed: 10, held: 10 });
+    expect(ring(full)?.slots).toHaveLength(10);
+    // Events 7, 8 and 9: the three newest bars, as the full state holds them.
+    expect(ring(partial)?.slots).toEqual(ring(full)?.slots.slice(7));
+    expect({ ...partial, broker: full.broker }).toEqual(full);
+    expect(() => plane().p.restore(JSON.parse(JSON.stringify(partial)))).toThrow(/PARTIAL_RING|3 of the ring's 10/);
+    plane().p.restore(JSON.parse(JSON.stringify(full)));
+  });
+});
+
 describe('OrderPlane dedup window', () => {
   it('forgets the oldest finished orders past the window and refuses intents decided before them', () => {
     const { p, reports, breaches } = plane({}, { dedupWindow: 3 });
