@@ -115,7 +115,8 @@ export class OrderWorker extends PlaneWorker<OrderWorkerState> {
   }
 
   protected snapshot(): OrderWorkerState {
-    const plane = this.plane.snapshot();
+    // Only the bars the ring hash lacks are copied out of the broker (a copy of the whole ring per checkpoint grew with it).
+    const plane = this.plane.snapshot({ ringSince: this.ringParts.since() });
     const orders = this.orderParts.capture(this.plane, plane.orders);
     const ring = this.ringParts.capture(plane.broker.symbols);
     this.parts = { [PARTS]: orders, [RING_HASH]: ring.parts };
