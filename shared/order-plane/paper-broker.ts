@@ -104,8 +104,12 @@ class SymbolState {
     this.slots = Array.from({ length: ringSize }, () => ({ ts: 0, open: 0, high: 0, low: 0, close: 0, volume: 0, bid: 0, ask: 0 }));
   }
 
-  /** Returns the slot to fill in for the next event, evicting the oldest when full. */
-  next(): Slot {
+  /** Until `pushed` reaches this, the ring may hold an event older than one pushed before it. */
+  private unorderedUntil = 0;
+  private newestTs = -Infinity;
+
+  /** Returns the slot for the next event, at `ts`, evicting the oldest when full. */
+  next(ts: number): Slot {
     const cap = this.slots.length;
     if (this.count === cap) {
       this.evictedTs = this.slots[this.head].ts;
@@ -115,7 +119,23 @@ class SymbolState {
     const slot = this.slots[(this.head + this.count) % cap];
     this.count++;
     this.pushed++;
+    // An event older than its predecessor leaves the ring out of time order until it has been evicted.
+    if (ts < this.newestTs) this.unorderedUntil = this.pushed + cap;
+    else this.newestTs = ts;
+    slot.ts = ts;
     return slot;
+  }
+
+  /**
+   * Index of the first slot that may be later than `ts`. In time order that is the suffix after the
+   * newest slot at or before `ts`, so an intent that arrives in time walks no history; out of order,
+   * the whole ring.
+   */
+  firstAfter(ts: number): number {
+    if (this.pushed < this.unorderedUntil) return 0;
+    let first = this.count;
+    while (first > 0 && this.at(first - 1).ts > ts) first--;
+    return first;
   }
 
   at(i: number): Slot {
@@ -209,7 +229,7 @@ export class PaperBroker {
     if (this.options.fillModel === 'book') {
       if (s.book && s.book.ts() > activeTs) this.matchBook(s, w, s.book.ts());
     } else {
-      for (let i = 0; i < s.count && !w.done; i++) {
+      for (let i = s.firstAfter(w.matchedThroughTs); i < s.count && !w.done; i++) {
         const slot = s.at(i);
         if (slot.ts > w.matchedThroughTs) this.matchSlot(s, w, slot);
       }
@@ -238,8 +258,7 @@ export class PaperBroker {
       case 'bar': {
         const s = this.sym(e.symbol);
         if (model === 'next-bar-open') {
-          const slot = s.next();
-          slot.ts = e.ts;
+          const slot = s.next(e.ts);
           slot.open = e.open;
           slot.high = e.high;
           slot.low = e.low;
@@ -258,8 +277,7 @@ export class PaperBroker {
         s.observePrice(mid);
         s.spreadBps = ((e.ask - e.bid) / mid) * 1e4;
         if (model !== 'quote') return;
-        const slot = s.next();
-        slot.ts = e.ts;
+        const slot = s.next(e.ts);
         slot.bid = e.bid;
         slot.ask = e.ask;
         slot.volume = 0;
@@ -315,7 +333,7 @@ export class PaperBroker {
     for (const x of st.symbols) {
       if (x.held !== undefined && x.slots.length < x.held) throw new ValidationError('PARTIAL_RING', `${x.symbol}: ${x.slots.length} of the ring's ${x.held} events (a state taken with ringSince)`, 'PaperBroker.restore');
       const s = this.sym(x.symbol);
-      for (const slot of x.slots.slice(-this.options.ringSize)) Object.assign(s.next(), slot);
+      for (const slot of x.slots.slice(-this.options.ringSize)) Object.assign(s.next(slot.ts), slot);
       s.evictedTs = x.evictedTs;
       s.lastPrice = x.lastPrice;
       s.volVar = x.volVar;

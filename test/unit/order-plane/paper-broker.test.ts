@@ -44,6 +44,21 @@ describe('PaperBroker next-bar-open', () => {
     expect(broker.workingCount()).toBe(0);
   });
 
+  it('a late intent matches the ring in arrival order also when an older bar arrived after a newer one', () => {
+    // Ring order 0, 5, 2, 3 (minutes): the bar at 5 came before the one at 2. An intent active after
+    // minute 2.5 fills at the first later bar in arrival order, minute 5's open, as a full walk finds;
+    // the walk back from the newest bar alone would stop at minute 2 and fill at minute 3.
+    const { broker, fills } = harness({ fillModel: 'next-bar-open', ringSize: 8 });
+    for (const [k, open] of [[0, 100], [5, 105], [2, 102], [3, 103]]) broker.onMarket(bar(T0 + k * MINUTE, open, open, open, open));
+    broker.submit(intent({ side: 'buy', qty: 1, ts: T0 + 2.5 * MINUTE }));
+    expect(fills.map((f) => f.price)).toEqual([105]);
+    // Once that disorder has left the ring, bars in time order again: a late intent still fills at the first bar after it.
+    const inOrder = harness({ fillModel: 'next-bar-open', ringSize: 4 });
+    for (const k of [0, 5, 2, 6, 7, 8, 9, 10]) inOrder.broker.onMarket(bar(T0 + k * MINUTE, 100 + k, 100 + k, 100 + k, 100 + k));
+    inOrder.broker.submit(intent({ side: 'buy', qty: 1, ts: T0 + 7.5 * MINUTE }));
+    expect(inOrder.fills.map((f) => f.price)).toEqual([108]);
+  });
+
   it('an intent arriving after later bars were seen fills exactly as if it had arrived in time', () => {
     const inTime = harness({ fillModel: 'next-bar-open', maxParticipation: 0.5 });
     const late = harness({ fillModel: 'next-bar-open', maxParticipation: 0.5 });
