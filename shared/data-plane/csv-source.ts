@@ -321,9 +321,12 @@ abstract class RowParser {
       } else if (role !== SKIP && IS_TEXT_ROLE[role] === 0) {
         f.value[role] = scanNumberField(b, s, end);
         e = fieldEnd;
-      } else e = textFieldEnd(b, s, end);
-      f.start[role] = s;
-      f.end[role] = e;
+      } else {
+        // Only text fields keep their bytes' range; a value's text is found again if a message needs it.
+        e = textFieldEnd(b, s, end);
+        f.start[role] = s;
+        f.end[role] = e;
+      }
       if (keepColumns && column < f.columnStart.length) {
         f.columnStart[column] = s;
         f.columnEnd[column] = e;
@@ -348,11 +351,19 @@ abstract class RowParser {
   }
 
   protected raw(): string {
-    return Buffer.from(this.buf.buffer, this.buf.byteOffset + this.lineStart, this.lineEnd - this.lineStart).toString('utf8');
+    return this.bytesText(this.lineStart, this.lineEnd);
   }
 
   protected text(role: number): string {
-    return Buffer.from(this.buf.buffer, this.buf.byteOffset + this.fields.start[role], this.fields.end[role] - this.fields.start[role]).toString('utf8');
+    if (IS_TEXT_ROLE[role] === 1) return this.bytesText(this.fields.start[role], this.fields.end[role]);
+    // A number's or the time's range was not kept: walk the line to its column (messages only).
+    let s = this.lineStart;
+    for (let c = this.layout.columnOf[role]; c > 0; c--) s = textFieldEnd(this.buf, s, this.lineEnd) + 1;
+    return this.bytesText(s, textFieldEnd(this.buf, s, this.lineEnd));
+  }
+
+  private bytesText(start: number, end: number): string {
+    return Buffer.from(this.buf.buffer, this.buf.byteOffset + start, end - start).toString('utf8');
   }
 
   protected reject(reason: QualityReason, message: string): void {
@@ -443,14 +454,16 @@ class BarParser extends RowParser {
   protected row(): void {
     const ts = this.time();
     if (Number.isNaN(ts)) return;
-    if (this.badNumber(OPEN, true) || this.badNumber(HIGH, true) || this.badNumber(LOW, true) || this.badNumber(CLOSE, true)) return;
     const v = this.fields.value;
-    const hasVolume = this.layout.columnOf[VOLUME] >= 0;
-    if (hasVolume && this.badNumber(VOLUME, false)) return;
     const open = v[OPEN];
     const high = v[HIGH];
     const low = v[LOW];
     const close = v[CLOSE];
+    const hasVolume = this.layout.columnOf[VOLUME] >= 0;
+    // All valid, checked at once; otherwise field by field, for the first one's message.
+    const valid = open > 0 && open < Infinity && high > 0 && high < Infinity && low > 0 && low < Infinity && close > 0 && close < Infinity;
+    if (!valid && (this.badNumber(OPEN, true) || this.badNumber(HIGH, true) || this.badNumber(LOW, true) || this.badNumber(CLOSE, true))) return;
+    if (hasVolume && this.badNumber(VOLUME, false)) return;
     if (high < low) return this.reject('INVALID_VALUE', `high ${high} < low ${low}`);
     if (high < open || high < close) return this.reject('INVALID_VALUE', `high ${high} below open ${open} or close ${close}`);
     if (low > open || low > close) return this.reject('INVALID_VALUE', `low ${low} above open ${open} or close ${close}`);
