@@ -1,7 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientOrderId, execId, type Fill, type Order } from '../../../shared/domain/index.ts';
-import { DynamoStore, MemoryStore, type Store } from '../../../shared/store/index.ts';
+import { DynamoStore, MemoryStore, type ExposureLimits, type ReserveOutcome, type ReserveRequest, type Store } from '../../../shared/store/index.ts';
 import { TransientError } from '../../../shared/util/errors.ts';
 import { LOCAL_CREDENTIALS, startDynamoDbLocal, type DynamoDbLocal } from '../../helpers/dynamodb-local.ts';
 import { freePort } from '../../helpers/launch.ts';
@@ -56,6 +56,11 @@ function fill(o: Order, seq: number, side: 'buy' | 'sell', qty: number, price: n
 /** Limits that never bind, for tests about the others. */
 const LOOSE = { maxPositionQty: 1e9, maxPositionNotional: 1e12, maxGrossExposure: 1e12, maxNetExposure: 1e12, maxDailyLoss: 1e12, reducingAtLossFraction: 0.8, maxOrdersPerSecond: 1e6 };
 
+/** `n` reservations sent together, as from that many containers at once. */
+function reserveAtOnce(store: Store, n: number, request: (i: number) => ReserveRequest, limits: ExposureLimits): Promise<ReserveOutcome[]> {
+  return Promise.all(Array.from({ length: n }, (_, i) => store.reserveExposure(request(i), limits)));
+}
+
 const implementations: [string, () => Promise<Store>][] = [
   ['MemoryStore', async () => new MemoryStore()],
   ['DynamoStore on DynamoDB Local', async () => new DynamoStore({ tableName: await ddb.createTable(), client: ddb.client })],
@@ -105,11 +110,7 @@ describe.each(implementations)('%s', (_name, makeStore) => {
   it('never lets 200 concurrent conflicting reservations breach the position limit', async () => {
     const store = await makeStore();
     const limits = { ...LOOSE, maxPositionQty: 37 };
-    const outcomes = await Promise.all(
-      Array.from({ length: 200 }, (_, i) =>
-        store.reserveExposure({ accountId: 'acct', clientOrderId: `cid-conc-${i}`, symbol: 'BTC', side: 'buy', qty: 1, price: 100, ts: T0 }, limits),
-      ),
-    );
+    const outcomes = await reserveAtOnce(store, 200, (i) => ({ accountId: 'acct', clientOrderId: `cid-conc-${i}`, symbol: 'BTC', side: 'buy', qty: 1, price: 100, ts: T0 }), limits);
     const reserved = outcomes.filter((o) => o.outcome === 'reserved').length;
     expect(reserved).toBe(37);
     expect(outcomes.filter((o) => o.outcome === 'rejected' && o.rule === 'MAX_POSITION_QTY')).toHaveLength(163);
@@ -123,11 +124,7 @@ describe.each(implementations)('%s', (_name, makeStore) => {
     const store = await makeStore();
     // 25 units of 100 are 2,500 of notional: the notional limit binds before the quantity limit of 40.
     const limits = { ...LOOSE, maxPositionQty: 40, maxPositionNotional: 2_500 };
-    const outcomes = await Promise.all(
-      Array.from({ length: 60 }, (_, i) =>
-        store.reserveExposure({ accountId: 'acct', clientOrderId: `cid-pn-${i}`, symbol: 'ETH', side: 'sell', qty: 1, price: 100, ts: T0 + i }, limits),
-      ),
-    );
+    const outcomes = await reserveAtOnce(store, 60, (i) => ({ accountId: 'acct', clientOrderId: `cid-pn-${i}`, symbol: 'ETH', side: 'sell', qty: 1, price: 100, ts: T0 + i }), limits);
     expect(outcomes.filter((o) => o.outcome === 'reserved')).toHaveLength(25);
     expect(outcomes.find((o) => o.outcome === 'rejected')).toEqual({ outcome: 'rejected', rule: 'MAX_POSITION_NOTIONAL', limit: 2_500, observed: 2_600 });
     expect((await store.getExposure('acct')).symbols.ETH.shortUse).toBe(25);
@@ -142,11 +139,7 @@ describe.each(implementations)('%s', (_name, makeStore) => {
     const store = await makeStore();
     const limits = { ...LOOSE, maxOrdersPerSecond: 7 };
     // 30 intents decided within the same second, from many containers at once.
-    const outcomes = await Promise.all(
-      Array.from({ length: 30 }, (_, i) =>
-        store.reserveExposure({ accountId: 'acct', clientOrderId: `cid-rate-${i}`, symbol: `R${i % 3}`, side: 'buy', qty: 1, price: 10, ts: T0 + i * 1_000 }, limits),
-      ),
-    );
+    const outcomes = await reserveAtOnce(store, 30, (i) => ({ accountId: 'acct', clientOrderId: `cid-rate-${i}`, symbol: `R${i % 3}`, side: 'buy', qty: 1, price: 10, ts: T0 + i * 1_000 }), limits);
     expect(outcomes.filter((o) => o.outcome === 'reserved')).toHaveLength(7);
     expect(outcomes.filter((o) => o.outcome === 'rejected' && o.rule === 'ORDER_RATE')).toHaveLength(23);
     // A redelivery of a reserved intent uses no rate, and the next second starts afresh.
@@ -160,11 +153,7 @@ describe.each(implementations)('%s', (_name, makeStore) => {
   it('never lets concurrent reservations across symbols breach the gross limit', async () => {
     const store = await makeStore();
     const limits = { ...LOOSE, maxGrossExposure: 10_000 };
-    const outcomes = await Promise.all(
-      Array.from({ length: 60 }, (_, i) =>
-        store.reserveExposure({ accountId: 'acct', clientOrderId: `cid-gross-${i}`, symbol: `S${i % 7}`, side: i % 2 ? 'buy' : 'sell', qty: 3, price: 100, ts: T0 }, limits),
-      ),
-    );
+    const outcomes = await reserveAtOnce(store, 60, (i) => ({ accountId: 'acct', clientOrderId: `cid-gross-${i}`, symbol: `S${i % 7}`, side: i % 2 ? 'buy' : 'sell', qty: 3, price: 100, ts: T0 }), limits);
     expect(outcomes.filter((o) => o.outcome === 'reserved')).toHaveLength(33);
     const view = await store.getExposure('acct');
     expect(view.grossUse).toBeLessThanOrEqual(10_000);
@@ -209,11 +198,7 @@ describe.each(implementations)('%s', (_name, makeStore) => {
     const store = await makeStore();
     const limits = { ...LOOSE, maxNetExposure: 1_000 };
     // 40 buys and 40 sells of 100 each across symbols: a sell does not make room for a buy, since it may never fill.
-    const outcomes = await Promise.all(
-      Array.from({ length: 80 }, (_, i) =>
-        store.reserveExposure({ accountId: 'acct', clientOrderId: `cid-net-${i}`, symbol: `S${i % 5}`, side: i % 2 ? 'buy' : 'sell', qty: 1, price: 100, ts: T0 }, limits),
-      ),
-    );
+    const outcomes = await reserveAtOnce(store, 80, (i) => ({ accountId: 'acct', clientOrderId: `cid-net-${i}`, symbol: `S${i % 5}`, side: i % 2 ? 'buy' : 'sell', qty: 1, price: 100, ts: T0 }), limits);
     const reserved = (side: number) => outcomes.filter((o, i) => i % 2 === side && o.outcome === 'reserved').length;
     expect([reserved(1), reserved(0)]).toEqual([10, 10]);
     expect(outcomes.filter((o) => o.outcome === 'rejected' && o.rule === 'MAX_NET_EXPOSURE')).toHaveLength(60);
@@ -259,7 +244,7 @@ describe.each(implementations)('%s', (_name, makeStore) => {
     // Long 2 (the exposure item holds the filled position once settled).
     await store.reserveExposure({ ...base, clientOrderId: 'cid-long', side: 'buy', qty: 2 }, LOOSE);
     await store.settleExposure({ accountId: 'acct', clientOrderId: 'cid-long', filledQty: 2, fillPrice: 40 });
-    const outcomes = await Promise.all(Array.from({ length: 6 }, (_, i) => store.reserveExposure({ ...base, clientOrderId: `cid-red-${i}`, side: 'sell' }, limits)));
+    const outcomes = await reserveAtOnce(store, 6, (i) => ({ ...base, clientOrderId: `cid-red-${i}`, side: 'sell' }), limits);
     // Two sells of 1 flatten the long 2; a third could flip it short, which is not reducing.
     expect(outcomes.filter((r) => r.outcome === 'reserved')).toHaveLength(2);
     expect(outcomes.filter((r) => r.outcome === 'rejected' && r.rule === 'REDUCE_ONLY')).toHaveLength(4);
