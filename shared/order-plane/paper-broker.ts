@@ -129,13 +129,20 @@ class SymbolState {
   /**
    * Index of the first slot that may be later than `ts`. In time order that is the suffix after the
    * newest slot at or before `ts`, so an intent that arrives in time walks no history; out of order,
-   * the whole ring.
+   * the whole ring. Found by bisection: a worker that lags the market submits orders thousands of
+   * events back, and a walk back to them was the order worker's largest cost at 40,000 ticks/s.
    */
   firstAfter(ts: number): number {
     if (this.pushed < this.unorderedUntil) return 0;
-    let first = this.count;
-    while (first > 0 && this.at(first - 1).ts > ts) first--;
-    return first;
+    if (this.count === 0 || this.at(this.count - 1).ts <= ts) return this.count;
+    let lo = 0;
+    let hi = this.count - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.at(mid).ts > ts) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
   }
 
   at(i: number): Slot {

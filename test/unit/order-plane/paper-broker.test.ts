@@ -76,6 +76,19 @@ describe('PaperBroker next-bar-open', () => {
     expect(late.fills).toEqual(inTime.fills);
   });
 
+
+  it('a late intent fills at the first bar after its decision wherever that bar sits in a wrapped ring', () => {
+    // 50 bars through a ring of 32 (wrapped), with equal-time bars among them: every decision time
+    // from just before the oldest held bar to after the newest fills at the first later bar, or waits.
+    const times = Array.from({ length: 50 }, (_, k) => T0 + Math.floor(k / 2) * MINUTE);
+    for (let d = 9 * MINUTE; d <= 26 * MINUTE; d += MINUTE / 2) {
+      const { broker, fills } = harness({ fillModel: 'next-bar-open', ringSize: 32 });
+      times.forEach((ts, k) => broker.onMarket(bar(ts, 100 + k, 100 + k, 100 + k, 100 + k)));
+      broker.submit(intent({ side: 'buy', qty: 1, ts: T0 + d }));
+      const first = times.findIndex((ts) => ts > T0 + d);
+      expect(fills.map((f) => f.price)).toEqual(first < 0 ? [] : [100 + first]);
+    }
+  });
   it('cancels, rather than misfills, an intent older than the ring of bars', () => {
     const { broker, fills, cancels } = harness({ fillModel: 'next-bar-open', ringSize: 2 });
     for (const b of bars) broker.onMarket(b);
