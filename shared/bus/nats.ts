@@ -317,24 +317,30 @@ class NatsSubscription implements Subscription {
   }
 
   private async handle(m: JsMsg): Promise<void> {
-    const redeliveries = m.info.redeliveryCount - 1;
-    const acks = this.acks;
-    const delivery = acks?.track(m);
-    const elements = decodeEnvelopes(m.data, `${m.subject}#${m.seq}`);
-    const inPlace = acks !== undefined || elements.length > 1 || elements[0].error !== undefined;
-    // A nak cannot redeliver one message of an ack-all consumer (a later cumulative ack would cover
-    // it), nor one element of a packed message: there, retriable failures are retried in place.
-    const done = inPlace
-      ? deliverInPlace({ subject: m.subject, seq: m.seq, redeliveries, elements } satisfies WireMessage, this.handler, this.deadLetter)
-      : this.handleExplicit(m, elements[0].envelope as Envelope, redeliveries);
+    const delivery = this.acks?.track(m);
+    const { done, inPlace, single } = this.deliver(m);
     // The outputs of this message form their own packs, so a redelivery re-packs them alike.
     this.bus.cut();
     await done;
-    if (delivery) acks?.settle(delivery);
+    if (delivery) this.acks?.settle(delivery);
     else if (inPlace) {
-      if (elements.length === 1) m.term();
+      if (single) m.term();
       else m.ack();
     }
+  }
+
+  /** Not async: nothing decoded here stays reachable while `done` waits (for a checkpoint, say). */
+  private deliver(m: JsMsg): { done: Promise<unknown>; inPlace: boolean; single: boolean } {
+    const redeliveries = m.info.redeliveryCount - 1;
+    const where = `${m.subject}#${m.seq}`;
+    const elements = decodeEnvelopes(m.data, where);
+    const inPlace = this.acks !== undefined || elements.length > 1 || elements[0].error !== undefined;
+    // A nak cannot redeliver one message of an ack-all consumer (a later cumulative ack would cover
+    // it), nor one element of a packed message: there, retriable failures are retried in place.
+    const done = inPlace
+      ? deliverInPlace({ subject: m.subject, seq: m.seq, redeliveries, elements, reread: () => decodeEnvelopes(m.data, where) } satisfies WireMessage, this.handler, this.deadLetter)
+      : this.handleExplicit(m, elements[0].envelope as Envelope, redeliveries);
+    return { done, inPlace, single: elements.length === 1 };
   }
 
   private readonly deadLetter = (letter: DeadLetter, traceId?: string) => publishDeadLetter(this.bus, letter, 'nats-bus', traceId);
