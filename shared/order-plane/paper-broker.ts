@@ -94,7 +94,15 @@ class SymbolState {
   /** Time of the newest event pushed out of the ring; an order active before it may have missed its event. */
   evictedTs = 0;
   book: OrderBook | undefined;
+  /** Orders that may match the next event, in the order they became so. */
   working: Working[] = [];
+  /**
+   * Orders active after every event seen so far, by active time (from `waitingHead`): they join
+   * `working` when an event after them arrives. A worker behind the market holds thousands of
+   * these; every event walking them all made its cost grow with its lag.
+   */
+  waiting: Working[] = [];
+  waitingHead = 0;
   lastPrice = 0;
   volVar = 0;
   spreadBps = 0;
@@ -143,6 +151,39 @@ class SymbolState {
       else lo = mid + 1;
     }
     return lo;
+  }
+
+  /** Whether an event later than `ts` has been seen (at any point of the ring). */
+  seenAfter(ts: number): boolean {
+    return this.newestTs > ts;
+  }
+
+  /** Queues an order no event has reached yet, keeping the queue in active-time order. */
+  wait(w: Working): void {
+    let i = this.waiting.length;
+    while (i > this.waitingHead && this.waiting[i - 1].activeTs > w.activeTs) i--;
+    this.waiting.splice(i, 0, w);
+  }
+
+  /** Moves the waiting orders that an event at `ts` reaches into `working`. */
+  activate(ts: number): void {
+    const q = this.waiting;
+    while (this.waitingHead < q.length && q[this.waitingHead].activeTs < ts) {
+      const w = q[this.waitingHead++];
+      if (!w.done) this.working.push(w);
+    }
+    if (this.waitingHead === q.length) {
+      q.length = 0;
+      this.waitingHead = 0;
+    } else if (this.waitingHead > 1_024 && this.waitingHead * 2 > q.length) {
+      q.splice(0, this.waitingHead);
+      this.waitingHead = 0;
+    }
+  }
+
+  /** Whether any order could match an event. */
+  hasOrders(): boolean {
+    return this.working.length > 0 || this.waitingHead < this.waiting.length;
   }
 
   at(i: number): Slot {
@@ -213,6 +254,10 @@ export class PaperBroker {
     if (!s) return 0;
     let total = 0;
     for (const w of s.working) if (!w.done && w.intent.side === side) total += w.remaining;
+    for (let i = s.waitingHead; i < s.waiting.length; i++) {
+      const w = s.waiting[i];
+      if (!w.done && w.intent.side === side) total += w.remaining;
+    }
     return total;
   }
 
@@ -232,10 +277,14 @@ export class PaperBroker {
       return;
     }
     this.byId.set(intent.clientOrderId, w);
-    s.working.push(w);
     if (this.options.fillModel === 'book') {
+      s.working.push(w);
       if (s.book && s.book.ts() > activeTs) this.matchBook(s, w, s.book.ts());
+    } else if (!s.seenAfter(activeTs)) {
+      s.wait(w);
+      return;
     } else {
+      s.working.push(w);
       for (let i = s.firstAfter(w.matchedThroughTs); i < s.count && !w.done; i++) {
         const slot = s.at(i);
         if (slot.ts > w.matchedThroughTs) this.matchSlot(s, w, slot);
@@ -271,7 +320,7 @@ export class PaperBroker {
           slot.low = e.low;
           slot.close = e.close;
           slot.volume = e.volume;
-          if (s.working.length > 0) this.matchWorking(s, slot);
+          if (s.hasOrders()) this.matchWorking(s, slot);
         }
         // After matching: a fill at this bar's open must not see its close in its cost features.
         s.observePrice(e.close);
@@ -288,7 +337,7 @@ export class PaperBroker {
         slot.bid = e.bid;
         slot.ask = e.ask;
         slot.volume = 0;
-        if (s.working.length > 0) this.matchWorking(s, slot);
+        if (s.hasOrders()) this.matchWorking(s, slot);
         return;
       }
       case 'depth': {
@@ -384,6 +433,7 @@ export class PaperBroker {
   }
 
   private matchWorking(s: SymbolState, slot: Slot): void {
+    s.activate(slot.ts);
     for (const w of s.working) if (!w.done && slot.ts > w.matchedThroughTs) this.matchSlot(s, w, slot);
     this.compact(s);
   }

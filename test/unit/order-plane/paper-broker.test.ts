@@ -77,6 +77,24 @@ describe('PaperBroker next-bar-open', () => {
   });
 
 
+  it('orders ahead of the market wait for the first bar after their decision, whatever order they came in, and count as pending', () => {
+    const { broker, fills } = harness({ fillModel: 'next-bar-open' });
+    broker.onMarket(bar(T0, 100, 100, 100, 100));
+    const decisions = [3, 1, 2, 1.5, 5];
+    for (const k of decisions) broker.submit(intent({ side: 'buy', qty: k, ts: T0 + k * MINUTE }));
+    expect(broker.pendingQty('AAA', 'buy')).toBe(12.5);
+    for (let k = 1; k <= 4; k++) broker.onMarket(bar(T0 + k * MINUTE, 100 + k, 100 + k, 100 + k, 100 + k));
+    // qty k decided at minute k fills at the open of the first bar after it; the one at minute 5 still waits.
+    expect(fills.map((f) => [f.qty, f.price])).toEqual([
+      [1, 102],
+      [1.5, 102],
+      [2, 103],
+      [3, 104],
+    ]);
+    expect(broker.pendingQty('AAA', 'buy')).toBe(5);
+    expect(broker.workingCount()).toBe(1);
+  });
+
   it('a late intent fills at the first bar after its decision wherever that bar sits in a wrapped ring', () => {
     // 50 bars through a ring of 32 (wrapped), with equal-time bars among them: every decision time
     // from just before the oldest held bar to after the newest fills at the first later bar, or waits.
