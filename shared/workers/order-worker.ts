@@ -7,7 +7,7 @@
  */
 import { allOf, subjects, NatsBus } from '../bus/index.ts';
 import { PARTS, type RedisCache, type StatePartsByHash } from '../cache/index.ts';
-import { ExecutionReportSchema, type ExecutionReport, type OrderIntent, type PortfolioSnapshot, type Quote } from '../domain/index.ts';
+import { ExecutionReportSchema, type ExecutionReport, type OrderIntent, type Quote } from '../domain/index.ts';
 import { OrderPlane, applyOrderEvent, isTerminal, newOrder, riskLimitsFromEnv, type OrderPlaneState, type RiskLimits } from '../order-plane/index.ts';
 import { PlaneWorker, type WorkerDeps } from './base.ts';
 import { OrderParts, RingParts, type RingExtent } from './order-state.ts';
@@ -48,7 +48,6 @@ const RING_HASH = 'ring';
 export class OrderWorker extends PlaneWorker<OrderWorkerState> {
   readonly plane: OrderPlane;
   private readonly cache: RedisCache;
-  private latestPortfolio: PortfolioSnapshot | undefined;
   private portfolioDirty = false;
   private readonly quotes = new Map<string, Quote>();
   /** EXPOSURE_UNKNOWN rejections: the plane never saw them, a redelivery must not resurrect them. */
@@ -94,10 +93,6 @@ export class OrderWorker extends PlaneWorker<OrderWorkerState> {
         breach: (b) => {
           deps.runtime.metrics.rejects.inc({ reason: b.rule });
           this.emit(subjects.notifications('risk'), 'risk.breach.v1', b, { msgId: `${b.rule}:${b.clientOrderId ?? ''}:${b.ts}` });
-        },
-        portfolio: (s) => {
-          this.latestPortfolio = s;
-          this.portfolioDirty = true;
         },
       },
     );
@@ -147,7 +142,8 @@ export class OrderWorker extends PlaneWorker<OrderWorkerState> {
 
   protected override async onCheckpoint(): Promise<void> {
     if (this.portfolioDirty) {
-      const snap = this.latestPortfolio ?? this.plane.portfolio();
+      // Taken here, once per checkpoint, not per fill: only the latest is published.
+      const snap = this.plane.portfolio();
       this.portfolioDirty = false;
       await this.cache.setPortfolio(snap);
       this.emit(subjects.portfolio(snap.accountId), 'exec.portfolio.v1', snap, { msgId: `${snap.accountId}:${snap.ts}:${snap.realizedPnl}:${snap.positions.length}` });
