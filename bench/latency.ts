@@ -20,12 +20,14 @@
  * probe fails, then a bisection narrows the gap to a tenth; the highest passing rate is reported.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import * as hdr from 'hdr-histogram-js';
 import { NatsBus, applyNats, loadNatsConfig, subjects, decodeEnvelopes, encodeEnvelope, type PublishItem } from '../shared/bus/index.ts';
-import { makeEnvelope } from '../shared/domain/envelope.ts';
+import { makeEnvelope, type Envelope } from '../shared/domain/envelope.ts';
 import { syntheticBars } from '../shared/workers/replay.ts';
+import { US_PER_SECOND } from '../shared/domain/time.ts';
 import { startNatsServer } from '../test/helpers/nats-server.ts';
 import { startRedisServer } from '../test/helpers/redis-server.ts';
 
@@ -80,6 +82,44 @@ function natsServerPid(port: number): number | undefined {
   return undefined;
 }
 
+const TRACE_PREFIX = 'tick-';
+
+/**
+ * When each tick of the current phase was handed to the bus, by tick number (its trace id is
+ * `tick-N`, and consecutive synthetic bars are one second apart). Arrays, not maps keyed by
+ * strings: this process shares the cores with the pipeline it measures.
+ */
+class SendTimes {
+  private times = new Float64Array(0);
+  private firstSeq = 0;
+  private firstBarTs = NaN;
+
+  /** The next phase starts at tick `firstSeq`; earlier ticks can no longer be filled or decided on. */
+  reset(firstSeq: number, ticks: number): void {
+    this.times = new Float64Array(ticks).fill(NaN);
+    this.firstSeq = firstSeq;
+    this.firstBarTs = NaN;
+  }
+
+  record(seq: number, barTs: number, t: number): void {
+    if (seq === this.firstSeq) this.firstBarTs = barTs;
+    this.times[seq - this.firstSeq] = t;
+  }
+
+  private at(i: number): number | undefined {
+    const t = Number.isInteger(i) && i >= 0 && i < this.times.length ? this.times[i] : NaN;
+    return Number.isNaN(t) ? undefined : t;
+  }
+
+  byTrace(trace: string): number | undefined {
+    return trace.startsWith(TRACE_PREFIX) ? this.at(Number(trace.slice(TRACE_PREFIX.length)) - this.firstSeq) : undefined;
+  }
+
+  byBarTs(ts: number): number | undefined {
+    return this.at((ts - this.firstBarTs) / US_PER_SECOND);
+  }
+}
+
 async function started(child: ChildProcess): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     let out = '';
@@ -115,8 +155,7 @@ export async function runLatencyBench(): Promise<Record<string, unknown>> {
     const writesPerKTicks = (before: Record<string, number>, ticks: number) =>
       Object.fromEntries(Object.entries(writesNow()).map(([k, v]) => [k, Math.round(((v - before[k]) * 1e4) / ticks) / 10]));
 
-    const sentAt = new Map<string, number>();
-    const sentAtBarTs = new Map<number, number>();
+    const sendTimes = new SendTimes();
     const newHistogram = () => hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
     let histogram = newHistogram();
     let decision = newHistogram();
@@ -129,11 +168,11 @@ export async function runLatencyBench(): Promise<Record<string, unknown>> {
           const r = envelope?.data as { order: { status: string }; fill?: { ts: number } } | undefined;
           if (!envelope || !r) continue;
           if (r.order.status === 'cancelled') cancelled++;
-          const t0 = r.fill && sentAtBarTs.get(r.fill.ts);
+          const t0 = r.fill && sendTimes.byBarTs(r.fill.ts);
           if (t0 === undefined) continue;
           fills++;
           histogram.recordValue(Math.max(1, Math.round((t - t0) * 1_000)));
-          const d0 = sentAt.get(envelope.trace_id);
+          const d0 = sendTimes.byTrace(envelope.trace_id);
           if (d0 !== undefined) decision.recordValue(Math.max(1, Math.round((t - d0) * 1_000)));
         }
       },
@@ -150,7 +189,7 @@ export async function runLatencyBench(): Promise<Record<string, unknown>> {
         callback: (_err, msg) => {
           const t = now();
           for (const [, trace] of textDecoder.decode(msg.data).matchAll(traceIds)) {
-            const t0 = sentAt.get(trace);
+            const t0 = sendTimes.byTrace(trace);
             if (t0 !== undefined) h().recordValue(Math.max(1, Math.round((t - t0) * 1_000)));
           }
         },
@@ -159,15 +198,18 @@ export async function runLatencyBench(): Promise<Record<string, unknown>> {
 
     const next = syntheticBars({ symbol: SYMBOL, startPrice: 100, seed: 7 });
     let seq = 0;
+    const run = randomUUID().slice(0, 8);
     const publishTicks = (n: number): void => {
       const items: PublishItem[] = [];
+      // The feed's envelopes, with ids numbered rather than random and one timestamp per batch (the load generator shares the cores too).
+      const timestamp = new Date().toISOString();
       for (let i = 0; i < n; i++) {
-        const trace = `tick-${seq++}`;
         const bar = next();
-        items.push({ subject: subjects.rawIngest(SYMBOL), envelope: makeEnvelope('market.bar.v1', bar, { producer: 'bench', traceId: trace }) });
         const t = now();
-        sentAt.set(trace, t);
-        sentAtBarTs.set(bar.ts, t);
+        sendTimes.record(seq, bar.ts, t);
+        const envelope: Envelope = { id: `${run}-${seq}`, timestamp, producer_service: 'bench', trace_id: `${TRACE_PREFIX}${seq}`, schema: 'market.bar.v1', data: bar };
+        items.push({ subject: subjects.rawIngest(SYMBOL), envelope });
+        seq++;
       }
       void bus.publishBatch(items, { fireAndForget: true, pack: true });
     };
@@ -196,19 +238,18 @@ export async function runLatencyBench(): Promise<Record<string, unknown>> {
       stages = { events: newHistogram(), intents: newHistogram() };
       fills = 0;
       cancelled = 0;
-      // The previous phase has drained: its ticks can no longer be filled or decided on.
-      sentAt.clear();
-      sentAtBarTs.clear();
       const total = rate * seconds;
+      // The previous phase has drained: its ticks can no longer be filled or decided on.
+      sendTimes.reset(seq, total);
       const cpu0 = cpuNow();
       const writes0 = writesNow();
       const startMs = Date.now();
-      let sent = 0;
-      while (sent < total) {
+      let published = 0;
+      while (published < total) {
         const due = Math.min(total, Math.floor(((Date.now() - startMs) / 1_000) * rate));
-        if (due > sent) {
-          publishTicks(due - sent);
-          sent = due;
+        if (due > published) {
+          publishTicks(due - published);
+          published = due;
         }
         await new Promise((r) => setTimeout(r, 1));
       }
