@@ -103,6 +103,23 @@ class SymbolState {
    */
   waiting: Working[] = [];
   waitingHead = 0;
+  /**
+   * Unfilled quantity of the orders open on each side, and their count: kept as orders open, fill
+   * and end (a sum over every open order per intent grew with the number waiting). Back to exactly
+   * 0 when a side has no open order, so rounding cannot build up across them.
+   */
+  private readonly pending = { buy: 0, sell: 0 };
+  private readonly open = { buy: 0, sell: 0 };
+
+  pendingQty(side: 'buy' | 'sell'): number {
+    return this.pending[side];
+  }
+
+  /** `orders`: +1 when an order opens, -1 when it ends, 0 for a partial fill. */
+  addPending(side: 'buy' | 'sell', qty: number, orders: number): void {
+    this.open[side] += orders;
+    this.pending[side] = this.open[side] === 0 ? 0 : this.pending[side] + qty;
+  }
   lastPrice = 0;
   volVar = 0;
   spreadBps = 0;
@@ -250,15 +267,7 @@ export class PaperBroker {
 
   /** Remaining working quantity for a symbol on one side (counts towards risk's post-trade position). */
   pendingQty(symbol: string, side: 'buy' | 'sell'): number {
-    const s = this.symbols.get(symbol);
-    if (!s) return 0;
-    let total = 0;
-    for (const w of s.working) if (!w.done && w.intent.side === side) total += w.remaining;
-    for (let i = s.waitingHead; i < s.waiting.length; i++) {
-      const w = s.waiting[i];
-      if (!w.done && w.intent.side === side) total += w.remaining;
-    }
-    return total;
+    return this.symbols.get(symbol)?.pendingQty(side) ?? 0;
   }
 
   /** Mid of the broker's L2 book for a symbol, when it has one. */
@@ -277,6 +286,7 @@ export class PaperBroker {
       return;
     }
     this.byId.set(intent.clientOrderId, w);
+    s.addPending(intent.side, intent.qty, 1);
     if (this.options.fillModel === 'book') {
       s.working.push(w);
       if (s.book && s.book.ts() > activeTs) this.matchBook(s, w, s.book.ts());
@@ -403,7 +413,9 @@ export class PaperBroker {
     for (const w of st.working) {
       const copy: Working = { ...w, done: false };
       this.byId.set(w.intent.clientOrderId, copy);
-      this.sym(w.intent.symbol).working.push(copy);
+      const s = this.sym(w.intent.symbol);
+      s.working.push(copy);
+      s.addPending(w.intent.side, w.remaining, 1);
     }
   }
 
@@ -527,6 +539,7 @@ export class PaperBroker {
     const complete = m.qty >= w.remaining * (1 - 1e-12);
     const qty = complete ? w.remaining : m.qty;
     w.remaining = complete ? 0 : w.remaining - m.qty;
+    s.addPending(i.side, -qty, complete ? -1 : 0);
     w.fillSeq++;
     const feeBps = m.taker ? this.options.takerFeeBps : this.options.makerFeeBps;
     const fill: Fill = {
@@ -559,6 +572,7 @@ export class PaperBroker {
 
   private finish(w: Working, ts: number, reason: string): void {
     w.done = true;
+    this.sym(w.intent.symbol).addPending(w.intent.side, -w.remaining, -1);
     this.byId.delete(w.intent.clientOrderId);
     this.listener.cancelled(w.intent.clientOrderId, ts, reason);
   }

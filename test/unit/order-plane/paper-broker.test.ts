@@ -95,6 +95,30 @@ describe('PaperBroker next-bar-open', () => {
     expect(broker.workingCount()).toBe(1);
   });
 
+  it('pending quantity per side always equals what the open orders have left, through partial fills, cancels and late arrivals', () => {
+    const { broker } = harness({ fillModel: 'next-bar-open', maxParticipation: 0.1 });
+    const ids: { id: string; side: 'buy' | 'sell' }[] = [];
+    let seed = 3;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const left = (side: 'buy' | 'sell') => ids.filter((o) => o.side === side).reduce((n, o) => n + (broker.working(o.id)?.remaining ?? 0), 0);
+    for (let k = 0; k < 300; k++) {
+      const r = rnd();
+      if (r < 0.4) {
+        const side = rnd() < 0.5 ? 'buy' : 'sell';
+        const i = intent({ side, qty: 1 + Math.floor(rnd() * 40), ts: T0 + Math.floor((k + rnd() * 6 - 3) * MINUTE) });
+        broker.submit(i);
+        ids.push({ id: i.clientOrderId, side });
+      } else if (r < 0.5 && ids.length > 0) {
+        broker.cancel(ids[Math.floor(rnd() * ids.length)].id, T0 + k * MINUTE, 'test');
+      } else {
+        broker.onMarket(bar(T0 + k * MINUTE, 100, 101, 99, 100, 50 + Math.floor(rnd() * 200)));
+      }
+      expect(broker.pendingQty('AAA', 'buy')).toBeCloseTo(left('buy'), 9);
+      expect(broker.pendingQty('AAA', 'sell')).toBeCloseTo(left('sell'), 9);
+    }
+    expect(ids.length).toBeGreaterThan(50);
+  });
+
   it('a late intent fills at the first bar after its decision wherever that bar sits in a wrapped ring', () => {
     // 50 bars through a ring of 32 (wrapped), with equal-time bars among them: every decision time
     // from just before the oldest held bar to after the newest fills at the first later bar, or waits.
