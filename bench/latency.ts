@@ -6,7 +6,10 @@
  * is taken when the bar is handed to the bus, so the wait for its batch counts); a fill whose intent
  * arrived after that bar includes the wait for the intent. The fill report carries its intent's
  * trace id, i.e. the decision bar's, so decision-to-fill (which adds the wait for the next bar under
- * next-bar-open fills) is reported too, and so are tick -> canonical event and tick -> intent.
+ * next-bar-open fills) is reported too. Each latency phase first runs a warm-up at its own rate,
+ * whose ticks are not measured (the JIT and the heaps settle after a change of rate). A phase of its
+ * own also taps the canonical events and intents to time tick -> event and tick -> intent; the other
+ * phases leave those taps out, as they load the shared cores.
  * Each phase also reports the CPU milliseconds every process spent per 1,000 ticks (from /proc),
  * which on a shared machine says more about capacity than wall-clock latency does.
  *
@@ -39,7 +42,11 @@ const now = () => performance.timeOrigin + performance.now();
 
 interface Phase {
   readonly rate: number;
+  /** Measured seconds, after `warmupSeconds` at the same rate whose ticks count for nothing (JIT and heap settle at the new rate). */
   readonly seconds: number;
+  readonly warmupSeconds?: number;
+  /** Also time tick -> canonical event and tick -> intent: every market event and intent is then delivered to this process too. */
+  readonly stageTaps?: boolean;
 }
 
 function spawnWorker(kind: string, env: NodeJS.ProcessEnv): ChildProcess {
@@ -101,9 +108,11 @@ class SendTimes {
     this.firstBarTs = NaN;
   }
 
+  /** Ticks before `firstSeq` (a warm-up) are not kept. */
   record(seq: number, barTs: number, t: number): void {
     if (seq === this.firstSeq) this.firstBarTs = barTs;
-    this.times[seq - this.firstSeq] = t;
+    const i = seq - this.firstSeq;
+    if (i >= 0 && i < this.times.length) this.times[i] = t;
   }
 
   private at(i: number): number | undefined {
@@ -194,7 +203,6 @@ export async function runLatencyBench(): Promise<Record<string, unknown>> {
           }
         },
       });
-    const stageSubs = [stageSub('md.events.>', () => stages.events), stageSub('orders.intents.>', () => stages.intents)];
 
     const next = syntheticBars({ symbol: SYMBOL, startPrice: 100, seed: 7 });
     let seq = 0;
@@ -232,22 +240,30 @@ export async function runLatencyBench(): Promise<Record<string, unknown>> {
       }
     };
 
-    const runPhase = async ({ rate, seconds }: Phase): Promise<Record<string, unknown>> => {
+    const runPhase = async ({ rate, seconds, warmupSeconds = 0, stageTaps = false }: Phase): Promise<Record<string, unknown>> => {
       histogram = newHistogram();
       decision = newHistogram();
       stages = { events: newHistogram(), intents: newHistogram() };
       fills = 0;
       cancelled = 0;
+      const taps = stageTaps ? [stageSub('md.events.>', () => stages.events), stageSub('orders.intents.>', () => stages.intents)] : [];
+      const warmup = rate * warmupSeconds;
       const total = rate * seconds;
-      // The previous phase has drained: its ticks can no longer be filled or decided on.
-      sendTimes.reset(seq, total);
-      const cpu0 = cpuNow();
-      const writes0 = writesNow();
+      // The previous phase has drained: its ticks can no longer be filled or decided on; nor can the warm-up's be measured.
+      sendTimes.reset(seq + warmup, total);
+      let cpu0 = cpuNow();
+      let writes0 = writesNow();
       const startMs = Date.now();
       let published = 0;
-      while (published < total) {
-        const due = Math.min(total, Math.floor(((Date.now() - startMs) / 1_000) * rate));
+      while (published < warmup + total) {
+        const due = Math.min(warmup + total, Math.floor(((Date.now() - startMs) / 1_000) * rate));
         if (due > published) {
+          if (published < warmup && due >= warmup) {
+            publishTicks(warmup - published);
+            published = warmup;
+            cpu0 = cpuNow();
+            writes0 = writesNow();
+          }
           publishTicks(due - published);
           published = due;
         }
@@ -258,6 +274,7 @@ export async function runLatencyBench(): Promise<Record<string, unknown>> {
       const backlog = await drained(60_000);
       const drainMs = Date.now() - lastTick;
       await new Promise((r) => setTimeout(r, 200));
+      for (const t of taps) t.unsubscribe();
       const cpuMsPer1kTicks = cpuPerKTicks(cpu0, total);
       const writeCallsPer1kTicks = writesPerKTicks(writes0, total);
       const us = (p: number) => histogram.getValueAtPercentile(p) / 1_000;
@@ -273,34 +290,36 @@ export async function runLatencyBench(): Promise<Record<string, unknown>> {
         p999_ms: us(99.9),
         max_ms: histogram.maxValue / 1_000,
         decisionToFill: { p50_ms: decision.getValueAtPercentile(50) / 1_000, p99_ms: decision.getValueAtPercentile(99) / 1_000 },
-        tickToEvent: { p50_ms: stages.events.getValueAtPercentile(50) / 1_000, p99_ms: stages.events.getValueAtPercentile(99) / 1_000 },
+        ...(stageTaps && {
+          tickToEvent: { p50_ms: stages.events.getValueAtPercentile(50) / 1_000, p99_ms: stages.events.getValueAtPercentile(99) / 1_000 },
+          tickToIntent: { p50_ms: stages.intents.getValueAtPercentile(50) / 1_000, p99_ms: stages.intents.getValueAtPercentile(99) / 1_000 },
+        }),
         cpuMsPer1kTicks,
         writeCallsPer1kTicks,
-        tickToIntent: { p50_ms: stages.intents.getValueAtPercentile(50) / 1_000, p99_ms: stages.intents.getValueAtPercentile(99) / 1_000 },
       };
     };
 
     // Warm-up: JIT, connections, consumers.
     await runPhase({ rate: 1_000, seconds: 1 });
-    // BENCH_LATENCY_PHASES, e.g. "10000:10,20000:5" (rate:seconds): only these phases, no probing (for profiling).
+    // BENCH_LATENCY_PHASES, e.g. "10000:10,20000:5:1:taps" (rate:seconds[:warm-up seconds[:taps]]): only these phases, no probing (for profiling).
     const only = process.env.BENCH_LATENCY_PHASES;
     if (only) {
       const phases: Record<string, unknown> = {};
       for (const spec of only.split(',')) {
-        const [rate, seconds] = spec.split(':').map(Number);
-        phases[spec] = await runPhase({ rate, seconds });
+        const [rate, seconds, warmupSeconds = 0] = spec.split(':').map(Number);
+        phases[spec] = await runPhase({ rate, seconds, warmupSeconds: warmupSeconds || 0, stageTaps: spec.endsWith(':taps') });
       }
       // What the broker stored over all phases (wire messages and bytes per stream): where its work goes.
       const streams: Record<string, { messages: number; bytes: number }> = {};
       for await (const si of bus.jsm.streams.list()) streams[si.config.name] = { messages: si.state.messages, bytes: si.state.bytes };
       return { phases, streams };
     }
-    const at100 = await runPhase({ rate: 100, seconds: 10 });
-    const at1k = await runPhase({ rate: 1_000, seconds: 5 });
-    const at10k = await runPhase({ rate: 10_000, seconds: 5 });
-    // The probes measure capacity: the stage subscriptions (every market event and intent delivered to
-    // this process too, 3-5 ms of nats-server and bench CPU per 1,000 ticks at 10k ticks/s) stay out of it.
-    for (const s of stageSubs) s.unsubscribe();
+    // The latency phases and the probes run without the stage taps (at 10k ticks/s they cost 8-10 ms of
+    // nats-server and bench CPU per 1,000 ticks, on the cores the pipeline needs); one phase of their own says where the time goes.
+    const at100 = await runPhase({ rate: 100, seconds: 10, warmupSeconds: 1 });
+    const at1k = await runPhase({ rate: 1_000, seconds: 10, warmupSeconds: 1 });
+    const at10k = await runPhase({ rate: 10_000, seconds: 10, warmupSeconds: 2 });
+    const stagesAt10k = await runPhase({ rate: 10_000, seconds: 5, warmupSeconds: 1, stageTaps: true });
 
     const probes: { ticksPerSecond: number; drainMs: number; cancelled: number; keepsUp: boolean }[] = [];
     const keepsUp = async (rate: number): Promise<boolean> => {
@@ -335,6 +354,7 @@ export async function runLatencyBench(): Promise<Record<string, unknown>> {
       at100,
       at1k,
       at10k,
+      stagesAt10k,
       sustained: { ticksPerSecond: passed, probeSeconds: PROBE_SECONDS, keepsUpDrainMs: KEEPS_UP_DRAIN_MS, probes },
       hotPathPublishOnly: { messages: n, messagesPerSecond: publishOnlyRate },
       targets: { p50_ms_at_10k: 1, p99_ms_at_10k: 5, sustained_ticks_per_second: 50_000 },
