@@ -217,8 +217,12 @@ export class NatsBus implements Bus {
     // Few messages per pull: a packed message holds up to MAX_PACK envelopes, so thousands of buffered
     // messages of a backlog could be millions of ticks (hundreds of MB the GC then walks). (A max_bytes
     // pull made nats-server 2.9 and the client spin at a full core each.)
-    const messages = await consumer.consume({ max_messages: Math.min(Math.max(maxInFlight, 16), PULL_MAX_MESSAGES) });
-    const sub = new NatsSubscription(subject, messages, handler, maxInFlight, this, cumulative ? new CumulativeAcks() : undefined);
+    const sub = new NatsSubscription(subject, handler, maxInFlight, this, cumulative ? new CumulativeAcks() : undefined);
+    const max_messages = Math.min(Math.max(maxInFlight, 16), PULL_MAX_MESSAGES);
+    // A subscription that never waits for a free slot (the server's max_ack_pending bounds it) takes
+    // its messages by callback, straight from the socket's read: no async iterator step per message.
+    const messages = await (sub.unbounded ? consumer.consume({ max_messages, callback: (m) => sub.take(m) }) : consumer.consume({ max_messages }));
+    sub.start(messages);
     this.subs.add(sub);
     sub.done.finally(() => this.subs.delete(sub));
     return sub;
@@ -280,24 +284,59 @@ class CumulativeAcks {
   }
 }
 
+/** In-flight handlers above which a subscription is taken as unbounded (consumed by callback). */
+const UNBOUNDED_IN_FLIGHT = 65_536;
+
 class NatsSubscription implements Subscription {
-  readonly done: Promise<void>;
+  done: Promise<void> = Promise.resolve();
+  private messages: ConsumerMessages | undefined;
   private readonly inFlight = new Set<Promise<void>>();
   private slotFreed: (() => void) | undefined;
+  /** Handlers of callback-delivered messages still running, and who waits for none to be. */
+  private running = 0;
+  private idle: (() => void) | undefined;
+  /** The first handler failure of a callback-delivered message, reported when the subscription ends (as the iterator's loop does). */
+  private failure: unknown;
 
   constructor(
     readonly subject: string,
-    private readonly messages: ConsumerMessages,
     private readonly handler: MessageHandler,
     private readonly maxInFlight: number,
     private readonly bus: NatsBus,
     private readonly acks: CumulativeAcks | undefined,
-  ) {
-    this.done = this.loop();
+  ) {}
+
+  get unbounded(): boolean {
+    return this.maxInFlight >= UNBOUNDED_IN_FLIGHT;
   }
 
-  private async loop(): Promise<void> {
-    for await (const m of this.messages) {
+  start(messages: ConsumerMessages): void {
+    this.messages = messages;
+    this.done = this.unbounded ? this.untilStopped(messages) : this.loop(messages);
+  }
+
+  /** A callback-delivered message: handled at once, in delivery order. */
+  take(m: JsMsg): void {
+    this.running++;
+    const settled = () => {
+      if (--this.running === 0) this.idle?.();
+    };
+    this.handle(m).then(settled, (err: unknown) => {
+      this.failure ??= err;
+      settled();
+    });
+  }
+
+  private async untilStopped(messages: ConsumerMessages): Promise<void> {
+    // An Error here ended the consumer (deleted, say), as it would end the iterator's loop.
+    const ended = await messages.closed();
+    if (this.running > 0) await new Promise<void>((r) => (this.idle = r));
+    if (ended instanceof Error) throw ended;
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  private async loop(messages: ConsumerMessages): Promise<void> {
+    for await (const m of messages) {
       const p = this.handle(m);
       if (this.maxInFlight <= 1) {
         await p;
@@ -371,7 +410,7 @@ class NatsSubscription implements Subscription {
   }
 
   async close(): Promise<void> {
-    this.messages.stop();
+    this.messages?.stop();
     await this.done;
     // Before the connection drains: the last coalesced ack must not wait for another turn.
     this.acks?.flush();
