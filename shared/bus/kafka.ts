@@ -5,13 +5,13 @@
  * auto-created. Consumer groups play the durable role; "ack" commits the offset, "nak" retries the
  * message in place (Kafka has no per-message redelivery) so the partition's order is preserved.
  * Packed publishes (the hot market stream) share Kafka messages exactly as they share NATS messages
- * (pack.ts): one JSON array per subject between two cuts, split again on delivery.
+ * (pack.ts): one pack per subject between two cuts, split again on delivery.
  */
 import { Kafka, logLevel, type Consumer, type Producer, type KafkaMessage } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
 import type { Envelope } from '../domain/envelope.ts';
 import { ConfigError, TransientError, AlgoplanesError, errorMessage } from '../util/errors.ts';
-import { decodeEnvelopes, encodeEnvelope } from './codec.ts';
+import { decodeEnvelopes, encodeEnvelope, packable } from './codec.ts';
 import { deliverInPlace } from './deliver.ts';
 import { publishDeadLetter } from './dlq.ts';
 import { TurnBatcher, writePacked, type PendingPublish } from './pack.ts';
@@ -68,7 +68,7 @@ export class KafkaBus implements Bus {
   async publish(subject: string, envelope: Envelope, opts: PublishOptions = {}): Promise<void> {
     const msgID = opts.msgId ?? envelope.id;
     // Kafka has no publish without an ack: a packed publish waits for its turn's sendBatch.
-    if (opts.pack) return this.packed.add({ subject, msgID, json: JSON.stringify(envelope), cut: this.cuts });
+    if (opts.pack) return this.packed.add({ subject, msgID, element: packable(envelope), cut: this.cuts });
     await this.send([{ subject, msgID, data: encodeEnvelope(envelope), cut: this.cuts }]);
   }
 
@@ -82,7 +82,7 @@ export class KafkaBus implements Bus {
     const pack = opts.pack === true;
     const batch = items.map((it): PendingPublish => {
       const msgID = it.msgId ?? it.envelope.id;
-      return pack ? { subject: it.subject, msgID, json: JSON.stringify(it.envelope), cut: this.cuts } : { subject: it.subject, msgID, data: encodeEnvelope(it.envelope), cut: this.cuts };
+      return pack ? { subject: it.subject, msgID, element: packable(it.envelope), cut: this.cuts } : { subject: it.subject, msgID, data: encodeEnvelope(it.envelope), cut: this.cuts };
     });
     this.cut();
     await this.send(batch);

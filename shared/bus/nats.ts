@@ -2,7 +2,7 @@
  * NATS JetStream adapter. Reliable subjects are published through JetStream with a msgID (broker-side
  * dedup within the stream's duplicate_window); the hot market stream is published as core NATS
  * messages into the stream's subjects, without waiting for per-message acks, and packed: the
- * envelopes published to one subject between two cuts travel as one wire message (a JSON array),
+ * envelopes published to one subject between two cuts travel as one wire message (a pack, codec.ts),
  * so the broker stores, sources and delivers one message per batch of ticks, not one per tick. Consumers are durable pull consumers
  * provisioned by `algoplanes streams apply`, never created here. An explicit-ack consumer is acked per
  * message; an ack-all consumer (the market fan-outs) is acked cumulatively: messages settle locally in
@@ -11,7 +11,7 @@
 import { AckPolicy, DeliverPolicy, connect, headers as natsHeaders, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg, type NatsConnection } from 'nats';
 import type { Envelope } from '../domain/envelope.ts';
 import { AlgoplanesError, ConfigError, TransientError, errorMessage } from '../util/errors.ts';
-import { decodeEnvelopes, encodeEnvelope } from './codec.ts';
+import { decodeEnvelopes, encodeEnvelope, packable } from './codec.ts';
 import { deliverInPlace, type WireMessage } from './deliver.ts';
 import { TURN, TurnBatcher, writePacked, type PendingPublish } from './pack.ts';
 import { OUTPUT_LOST, publishDeadLetter, runHandler, type DeadLetter } from './dlq.ts';
@@ -77,7 +77,7 @@ export class NatsBus implements Bus {
       this.enqueue(subject, envelope, msgID, opts.pack, opts.lazy);
       return;
     }
-    if (opts.pack) return this.packed.add({ subject, msgID, json: JSON.stringify(envelope), cut: this.cuts });
+    if (opts.pack) return this.packed.add({ subject, msgID, element: packable(envelope), cut: this.cuts });
     await this.jsPublish(subject, encodeEnvelope(envelope), msgID);
   }
 
@@ -107,7 +107,7 @@ export class NatsBus implements Bus {
    */
   enqueue(subject: string, envelope: Envelope, msgID: string = envelope.id, pack: boolean | 'turn' = false, lazy = false): void {
     const cut = pack === 'turn' ? TURN : this.cuts;
-    this.corePublish(pack ? { subject, msgID, json: JSON.stringify(envelope), cut } : { subject, msgID, data: encodeEnvelope(envelope), cut }, lazy);
+    this.corePublish(pack ? { subject, msgID, element: packable(envelope), cut } : { subject, msgID, data: encodeEnvelope(envelope), cut }, lazy);
   }
 
   /** Ends the current packs: later packed publishes start new wire messages. */

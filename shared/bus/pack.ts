@@ -1,22 +1,22 @@
 /**
  * Packing of hot-path publishes into wire messages, shared by the NATS and Kafka adapters: the
- * envelopes published to one subject between two cuts travel as one JSON array (codec.ts), at most
+ * envelopes published to one subject between two cuts travel as one pack (codec.ts), at most
  * MAX_PACK of them and about MAX_PACK_CHARS characters. Per-subject order is kept: an open pack is
  * written before a later unpacked message of its subject. The wire message's dedup id is its first
  * envelope's plus the count, so the same input cut alike gives the same ids.
  */
-import { packEnvelopeJson } from './codec.ts';
+import { packEnvelopes, packedSize, type PackableEnvelope } from './codec.ts';
 
 /** Envelopes per packed wire message, and its size in characters: well below nats-server's 1 MB max_payload and Kafka's 1 MB message.max.bytes. */
 export const MAX_PACK = 1_024;
 const MAX_PACK_CHARS = 512 * 1_024;
 
-/** A publish waiting to be written: a whole wire message (`data`), or one envelope's JSON to pack. */
+/** A publish waiting to be written: a whole wire message (`data`), or one envelope to pack. */
 export interface PendingPublish {
   readonly subject: string;
   readonly msgID: string;
   readonly data?: Uint8Array;
-  readonly json?: string;
+  readonly element?: PackableEnvelope;
   /** Packs never span a cut, except those of TURN publishes, which span the batch. */
   readonly cut: number;
 }
@@ -25,7 +25,7 @@ export interface PendingPublish {
 export const TURN = -1;
 
 class Pack {
-  readonly jsons: string[] = [];
+  readonly elements: PackableEnvelope[] = [];
   chars = 0;
   constructor(
     readonly subject: string,
@@ -38,8 +38,8 @@ export function writePacked(batch: readonly PendingPublish[], write: (subject: s
   const open = new Map<string, Pack>();
   const close = (pack: Pack) => {
     open.delete(pack.subject);
-    const n = pack.jsons.length;
-    write(pack.subject, packEnvelopeJson(pack.jsons), n === 1 ? pack.firstMsgID : `${pack.firstMsgID}+${n}`);
+    const n = pack.elements.length;
+    write(pack.subject, packEnvelopes(pack.elements), n === 1 ? pack.firstMsgID : `${pack.firstMsgID}+${n}`);
   };
   let cut = batch.find((p) => p.cut !== TURN)?.cut;
   for (const p of batch) {
@@ -48,16 +48,16 @@ export function writePacked(batch: readonly PendingPublish[], write: (subject: s
       cut = p.cut;
     }
     const pack = open.get(p.subject);
-    if (p.json === undefined) {
+    if (p.element === undefined) {
       if (pack) close(pack);
       write(p.subject, p.data ?? new Uint8Array(), p.msgID);
       continue;
     }
     const into = pack ?? new Pack(p.subject, p.msgID, p.cut === TURN);
     if (!pack) open.set(p.subject, into);
-    into.jsons.push(p.json);
-    into.chars += p.json.length;
-    if (into.jsons.length >= MAX_PACK || into.chars >= MAX_PACK_CHARS) close(into);
+    into.elements.push(p.element);
+    into.chars += packedSize(p.element);
+    if (into.elements.length >= MAX_PACK || into.chars >= MAX_PACK_CHARS) close(into);
   }
   for (const pack of [...open.values()]) close(pack);
 }

@@ -4,6 +4,7 @@
  * poison record (dead-letter it, keep the batch going).
  */
 import * as z from 'zod';
+import { packedElements } from '../bus/codec.ts';
 import { ValidationError } from '../util/errors.ts';
 
 export const KinesisEventSchema = z.object({
@@ -109,21 +110,21 @@ export function streamItems(e: StreamEvent): BatchItem[] {
 }
 
 /**
- * A packed record (shared/bus/pack.ts: several envelopes of one subject as one JSON array, as the
- * workers, feeds and the NATS bridge carry the hot path) becomes one item per envelope. All answer to
- * the record's id, so a retriable failure redelivers the whole record; its other envelopes are
- * applied idempotently. Anything else, an empty array included, stays one item for the payload
- * checks to accept or dead-letter.
+ * A packed record (shared/bus/codec.ts: several envelopes of one subject as one pack, as the
+ * workers, feeds and the NATS bridge carry the hot path) becomes one item per envelope, whole again.
+ * All answer to the record's id, so a retriable failure redelivers the whole record; its other
+ * envelopes are applied idempotently. Anything else, an empty pack included, stays one item for the
+ * payload checks to accept or dead-letter.
  */
 function unpacked(record: BatchItem): BatchItem[] {
-  if (!record.text.startsWith('[')) return [record];
-  let elements: unknown;
+  if (!record.text.startsWith('[') && !record.text.startsWith('{"pack":')) return [record];
+  let elements: unknown[] | undefined;
   try {
-    elements = JSON.parse(record.text);
+    elements = packedElements(JSON.parse(record.text));
   } catch {
     return [record];
   }
-  if (!Array.isArray(elements) || elements.length === 0) return [record];
+  if (!elements || elements.length === 0) return [record];
   return elements.map((element: unknown, i) => ({ ...record, where: `${record.where}[${i}]`, text: JSON.stringify(element) }));
 }
 

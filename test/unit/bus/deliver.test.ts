@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeEnvelopes, packEnvelopeJson } from '../../../shared/bus/codec.ts';
+import { decodeEnvelopes, packEnvelopes, packable } from '../../../shared/bus/codec.ts';
 import { deliverInPlace } from '../../../shared/bus/deliver.ts';
 import type { DeadLetter } from '../../../shared/bus/dlq.ts';
 import type { BusMessage } from '../../../shared/bus/types.ts';
@@ -8,7 +8,7 @@ import { TransientError, ValidationError } from '../../../shared/util/errors.ts'
 
 /** A packed wire message of `n` envelopes whose payloads are their indexes, and a counter of its re-reads. */
 function wire(n: number) {
-  const bytes = packEnvelopeJson(Array.from({ length: n }, (_, i) => JSON.stringify(makeEnvelope('test.v1', { i }, { producer: 't', id: `e${i}` }))));
+  const bytes = packEnvelopes(Array.from({ length: n }, (_, i) => packable(makeEnvelope('test.v1', { i }, { producer: 't', id: `e${i}` }))));
   const rereads = { count: 0 };
   const reread = () => {
     rereads.count++;

@@ -1,14 +1,16 @@
 import { describe, expect, it } from 'vitest';
+import { packable, packedElements } from '../../../shared/bus/codec.ts';
 import { MAX_PACK, TURN, writePacked, type PendingPublish } from '../../../shared/bus/pack.ts';
+import { makeEnvelope } from '../../../shared/domain/envelope.ts';
 
-const packed = (subject: string, id: string, cut: number): PendingPublish => ({ subject, msgID: id, json: JSON.stringify({ id }), cut });
+const packed = (subject: string, id: string, cut: number): PendingPublish => ({ subject, msgID: id, element: packable(makeEnvelope('t.v1', {}, { producer: 't', id })), cut });
 
 /** What writePacked wrote: subject, msgID and the ids of the envelopes in each wire message, in write order. */
 function written(batch: PendingPublish[]): [string, string, string[]][] {
   const out: [string, string, string[]][] = [];
   writePacked(batch, (subject, data, msgID) => {
-    const parsed = JSON.parse(new TextDecoder().decode(data)) as { id: string } | { id: string }[];
-    out.push([subject, msgID, (Array.isArray(parsed) ? parsed : [parsed]).map((e) => e.id)]);
+    const parsed: unknown = JSON.parse(new TextDecoder().decode(data));
+    out.push([subject, msgID, ((packedElements(parsed) ?? [parsed]) as { id: string }[]).map((e) => e.id)]);
   });
   return out;
 }

@@ -1,6 +1,8 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createObservability, parseStreamEvent, planeHandler, processBatch, requireEnv, secretRedactor, streamItems, REDACTED, type BatchItem } from '../../../shared/lambda/index.ts';
+import { packEnvelopes, packable } from '../../../shared/bus/codec.ts';
+import { makeEnvelope } from '../../../shared/domain/envelope.ts';
 import { MemoryStore } from '../../../shared/store/index.ts';
 import { TransientError, ValidationError } from '../../../shared/util/errors.ts';
 import { lambdaContext } from '../../integration/lambda/context.ts';
@@ -88,6 +90,14 @@ describe('packed stream records', () => {
     );
     expect(out.batchItemFailures).toEqual([{ itemIdentifier: '7' }]);
     expect(dead).toEqual(['arn:aws:kinesis:us-east-1:1:stream/md#9']);
+  });
+
+  it('give each envelope of a pack whose elements share fields back whole', () => {
+    const envs = [1, 2].map((n) => makeEnvelope('market.bar.v1', { n }, { producer: 'data-worker', now: new Date(0) }));
+    const packed = new TextDecoder().decode(packEnvelopes(envs.map(packable)));
+    expect(packed.match(/"schema"/g)).toHaveLength(1);
+    const items = streamItems(parseStreamEvent({ Records: [kinesisRecord('7', packed)] }));
+    expect(items.map((i) => JSON.parse(i.text) as unknown)).toEqual(envs);
   });
 });
 
