@@ -98,12 +98,15 @@ const TRACE_PREFIX = 'tick-';
  */
 class SendTimes {
   private times = new Float64Array(0);
+  /** Per tap, the ticks already seen there: a checkpoint's confirming copy of a pack (see NatsBus.flush) reaches a core subscriber again. */
+  private seen = { events: new Uint8Array(0), intents: new Uint8Array(0) };
   private firstSeq = 0;
   private firstBarTs = NaN;
 
   /** The next phase starts at tick `firstSeq`; earlier ticks can no longer be filled or decided on. */
   reset(firstSeq: number, ticks: number): void {
     this.times = new Float64Array(ticks).fill(NaN);
+    this.seen = { events: new Uint8Array(ticks), intents: new Uint8Array(ticks) };
     this.firstSeq = firstSeq;
     this.firstBarTs = NaN;
   }
@@ -120,8 +123,21 @@ class SendTimes {
     return Number.isNaN(t) ? undefined : t;
   }
 
+  private index(trace: string): number {
+    return trace.startsWith(TRACE_PREFIX) ? Number(trace.slice(TRACE_PREFIX.length)) - this.firstSeq : NaN;
+  }
+
   byTrace(trace: string): number | undefined {
-    return trace.startsWith(TRACE_PREFIX) ? this.at(Number(trace.slice(TRACE_PREFIX.length)) - this.firstSeq) : undefined;
+    return this.at(this.index(trace));
+  }
+
+  /** The tick's send time the first time `tap` sees it; undefined on a later copy. */
+  firstAt(tap: 'events' | 'intents', trace: string): number | undefined {
+    const i = this.index(trace);
+    const t = this.at(i);
+    if (t === undefined || this.seen[tap][i]) return undefined;
+    this.seen[tap][i] = 1;
+    return t;
   }
 
   byBarTs(ts: number): number | undefined {
@@ -170,12 +186,16 @@ export async function runLatencyBench(): Promise<Record<string, unknown>> {
     let decision = newHistogram();
     let fills = 0;
     let cancelled = 0;
+    // Each report once: at every checkpoint the order worker publishes its newest report pack again to
+    // confirm it (NatsBus.flush); the stream drops that copy, but a core subscription like this one sees it.
+    let reportsSeen = new Set<string>();
     const sub = bus.nc.subscribe('exec.reports.>', {
       callback: (_err, msg) => {
         const t = now();
         for (const { envelope } of decodeEnvelopes(msg.data, msg.subject)) {
           const r = envelope?.data as { order: { status: string }; fill?: { ts: number } } | undefined;
-          if (!envelope || !r) continue;
+          if (!envelope || !r || reportsSeen.has(envelope.id)) continue;
+          reportsSeen.add(envelope.id);
           if (r.order.status === 'cancelled') cancelled++;
           const t0 = r.fill && sendTimes.byBarTs(r.fill.ts);
           if (t0 === undefined) continue;
@@ -193,13 +213,14 @@ export async function runLatencyBench(): Promise<Record<string, unknown>> {
     let stages = { events: newHistogram(), intents: newHistogram() };
     const textDecoder = new TextDecoder();
     const traceIds = /"trace_id":"([^"]+)"/g;
-    const stageSub = (subject: string, h: () => hdr.Histogram) =>
+    const stageSub = (subject: string, tap: 'events' | 'intents') =>
       bus.nc.subscribe(subject, {
         callback: (_err, msg) => {
           const t = now();
+          const h = stages[tap];
           for (const [, trace] of textDecoder.decode(msg.data).matchAll(traceIds)) {
-            const t0 = sendTimes.byTrace(trace);
-            if (t0 !== undefined) h().recordValue(Math.max(1, Math.round((t - t0) * 1_000)));
+            const t0 = sendTimes.firstAt(tap, trace);
+            if (t0 !== undefined) h.recordValue(Math.max(1, Math.round((t - t0) * 1_000)));
           }
         },
       });
@@ -246,7 +267,8 @@ export async function runLatencyBench(): Promise<Record<string, unknown>> {
       stages = { events: newHistogram(), intents: newHistogram() };
       fills = 0;
       cancelled = 0;
-      const taps = stageTaps ? [stageSub('md.events.>', () => stages.events), stageSub('orders.intents.>', () => stages.intents)] : [];
+      reportsSeen = new Set();
+      const taps = stageTaps ? [stageSub('md.events.>', 'events'), stageSub('orders.intents.>', 'intents')] : [];
       const warmup = rate * warmupSeconds;
       const total = rate * seconds;
       // The previous phase has drained: its ticks can no longer be filled or decided on; nor can the warm-up's be measured.
