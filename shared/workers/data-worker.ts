@@ -30,7 +30,8 @@ export class DataWorker extends PlaneWorker<null> {
             const letter: DeadLetter = { originSubject: subjects.rawIngest(q.symbol ?? 'unknown'), reason: q.message, code: q.reason, where: q.where, redeliveries: 0, original: q.raw ?? null };
             this.emit(subjects.dlq(letter.originSubject), DEAD_LETTER_SCHEMA, letter, { msgId: `${this.inputId}:dlq:${this.outputIndex++}` });
           } else {
-            this.emit(subjects.notifications('data-quality'), 'data.quality.v1', q, { msgId: `${this.inputId}:flag:${this.outputIndex++}` });
+            // Like a breach: confirmed by the checkpoint's flush, not acked one by one (a bad feed can flag every tick).
+            this.emit(subjects.notifications('data-quality'), 'data.quality.v1', q, { msgId: `${this.inputId}:flag:${this.outputIndex++}`, fireAndForget: true });
           }
         },
       },

@@ -92,7 +92,8 @@ export class OrderWorker extends PlaneWorker<OrderWorkerState> {
         },
         breach: (b) => {
           deps.runtime.metrics.rejects.inc({ reason: b.rule });
-          this.emit(subjects.notifications('risk'), 'risk.breach.v1', b, { msgId: `${b.rule}:${b.clientOrderId ?? ''}:${b.ts}` });
+          // No broker ack per breach (a behind-the-market worker may refuse thousands): the checkpoint's flush confirms it, its own msgID dedups a replay.
+          this.emit(subjects.notifications('risk'), 'risk.breach.v1', b, { msgId: `${b.rule}:${b.clientOrderId ?? ''}:${b.ts}`, fireAndForget: true });
         },
       },
     );

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryBus, subjects, type BusMessage } from '../../../shared/bus/index.ts';
 import { RedisCache } from '../../../shared/cache/index.ts';
 import { makeEnvelope, type Bar, type OrderIntent } from '../../../shared/domain/index.ts';
+import { riskLimitsFromEnv } from '../../../shared/order-plane/index.ts';
 import { OrderWorker, WorkerRuntime, jsonLogger, parseWorkerEnv } from '../../../shared/workers/index.ts';
 import { startRedisServer } from '../../helpers/redis-server.ts';
 
@@ -83,6 +84,33 @@ describe('order worker trace ids', () => {
     await restarted.restore();
     expect(restarted.plane.knownOrder('intent-trace-0001')?.status).toBe('filled');
     expect(restarted.plane.portfolio().positions.find((p) => p.symbol === 'BTC-PERP')?.qty).toBe(1);
+    await bus.close();
+    await cache.close();
+  }, 30_000);
+
+  it('publishes a refused intent as a risk notification and a rejected report, both continuing its trace', async () => {
+    const bus = new MemoryBus();
+    const cache = new RedisCache({ url: redis.url, prefix: `breach-test-${Date.now()}:` });
+    await cache.connect();
+    const runtime = new WorkerRuntime('order-worker', jsonLogger('order-worker', () => undefined));
+    const worker = new OrderWorker({ bus, runtime, cache, checkpointMs: 20 }, { accountId: 'acct', initialCash: 1_000_000, limits: riskLimitsFromEnv({ RESTRICTED_SYMBOLS: 'BTC-PERP' }) });
+    const seen: { subject: string; trace: string; data: unknown }[] = [];
+    const probe = (m: BusMessage) => void seen.push({ subject: m.subject, trace: m.envelope.trace_id, data: m.envelope.data });
+    await bus.subscribe('sys.notifications.>', probe, { durable: 'probe-n' });
+    await bus.subscribe('exec.reports.>', probe, { durable: 'probe-r' });
+    await worker.start();
+    const intent: OrderIntent = { clientOrderId: 'intent-breach-01', accountId: 'acct', strategyId: 's', symbol: 'BTC-PERP', ts: T0, side: 'buy', qty: 1, type: 'market', timeInForce: 'GTC', decisionPrice: 100, reduceOnly: false, reason: '' };
+    await bus.publish(subjects.intents('BTC-PERP'), makeEnvelope('orders.intent.v1', intent, { producer: 't', traceId: 'breach-trace' }));
+    await until(() => seen.length >= 2, 'notification and report');
+    expect(seen.map((m) => [m.subject, m.trace])).toEqual(
+      expect.arrayContaining([
+        [subjects.notifications('risk'), 'breach-trace'],
+        [subjects.executions('BTC-PERP'), 'breach-trace'],
+      ]),
+    );
+    expect(seen.find((m) => m.subject === subjects.notifications('risk'))?.data).toMatchObject({ clientOrderId: 'intent-breach-01' });
+    expect(seen.find((m) => m.subject.startsWith('exec.'))?.data).toMatchObject({ order: { status: 'rejected' } });
+    await worker.stop();
     await bus.close();
     await cache.close();
   }, 30_000);
