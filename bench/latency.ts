@@ -75,13 +75,14 @@ function writeCalls(pid: number): number {
   }
 }
 
-/** The nats-server listening on `port` (the test helper does not expose its pid). */
-function natsServerPid(port: number): number | undefined {
+/** The server process (nats-server, redis-server) listening on `port`: the test helpers do not expose their pids. */
+function serverPid(binary: string, port: number): number | undefined {
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     try {
-      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0');
-      if (cmd[0].endsWith('nats-server') && cmd.includes(String(port))) return Number(d);
+      // redis-server rewrites its title to "redis-server 127.0.0.1:<port>"; nats-server keeps "-p <port>".
+      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').join(' ');
+      if (cmd.split(' ')[0].endsWith(binary) && (cmd.includes(` ${port}`) || cmd.includes(`:${port}`))) return Number(d);
     } catch {
       // The process went away while listing.
     }
@@ -171,7 +172,7 @@ export async function runLatencyBench(): Promise<Record<string, unknown>> {
       await started(c);
     }
 
-    const pids: Record<string, number | undefined> = { order: children[0].pid, strategy: children[1].pid, data: children[2].pid, nats: natsServerPid(Number(new URL(nats.url).port)), bench: process.pid };
+    const pids: Record<string, number | undefined> = { order: children[0].pid, strategy: children[1].pid, data: children[2].pid, nats: serverPid('nats-server', Number(new URL(nats.url).port)), redis: serverPid('redis-server', Number(new URL(redis.url).port)), bench: process.pid };
     const cpuNow = () => Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, pid === undefined ? NaN : cpuSeconds(pid)]));
     /** CPU milliseconds each process spent per 1,000 ticks since `before`: the cost that caps the rate on a quiet machine. */
     const cpuPerKTicks = (before: Record<string, number>, ticks: number) =>
