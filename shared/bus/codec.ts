@@ -50,9 +50,26 @@ export function packedSize(e: PackableEnvelope): number {
 export function packEnvelopes(envelopes: readonly PackableEnvelope[]): Uint8Array {
   if (envelopes.length === 1) return encoder.encode(elementJson(envelopes[0], undefined));
   const parts = new Array<string>(envelopes.length);
-  for (let i = 0; i < envelopes.length; i++) parts[i] = elementJson(envelopes[i], i === 0 ? undefined : envelopes[i - 1]);
-  return encoder.encode(`{"pack":[${parts.join(',')}]}`);
+  let chars = 0;
+  for (let i = 0; i < envelopes.length; i++) {
+    parts[i] = elementJson(envelopes[i], i === 0 ? undefined : envelopes[i - 1]);
+    chars += parts[i].length + 1;
+  }
+  // Encoded element by element into one buffer (3 bytes per UTF-16 unit at most): joining them first
+  // and encoding the joined text copied the whole pack twice more, a visible share of the workers' GC.
+  const out = Buffer.allocUnsafe(PACK_OPEN.length + chars * 3 + PACK_CLOSE.length);
+  let at = out.write(PACK_OPEN, 0, 'latin1');
+  for (let i = 0; i < parts.length; i++) {
+    if (i > 0) out[at++] = COMMA;
+    at += out.write(parts[i], at, 'utf8');
+  }
+  at += out.write(PACK_CLOSE, at, 'latin1');
+  return out.subarray(0, at);
 }
+
+const PACK_OPEN = '{"pack":[';
+const PACK_CLOSE = ']}';
+const COMMA = 0x2c;
 
 /**
  * The elements of a packed message's JSON, each a whole envelope again (a shared field is taken from

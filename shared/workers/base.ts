@@ -207,7 +207,9 @@ export abstract class PlaneWorker<P> {
   protected emit(subject: string, schema: string, data: unknown, opts: PublishOptions & { msgId: string; traceId?: string }): void {
     const traceId = opts.traceId ?? this.traceId;
     // makeEnvelope's fields, with the timestamp's ISO text shared by the outputs of one millisecond (formatting it per output was a visible share of the data worker).
-    const env: Envelope = { id: randomUUID(), timestamp: isoNow(), producer_service: this.name, trace_id: traceId ?? randomUUID(), schema, data };
+    // The envelope's id is its publish's dedup id, unique by construction: a replay re-emits the same
+    // envelope, and no random UUID is drawn per output.
+    const env: Envelope = { id: opts.msgId, timestamp: isoNow(), producer_service: this.name, trace_id: traceId ?? randomUUID(), schema, data };
     const m = this.deps.runtime.metrics;
     const log = this.deps.runtime.logger;
     if (log.enabled('debug')) log.log('debug', 'emitted', { trace_id: env.trace_id, subject, schema, msg_id: opts.msgId });

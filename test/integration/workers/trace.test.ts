@@ -94,8 +94,8 @@ describe('order worker trace ids', () => {
     await cache.connect();
     const runtime = new WorkerRuntime('order-worker', jsonLogger('order-worker', () => undefined));
     const worker = new OrderWorker({ bus, runtime, cache, checkpointMs: 20 }, { accountId: 'acct', initialCash: 1_000_000, limits: riskLimitsFromEnv({ RESTRICTED_SYMBOLS: 'BTC-PERP' }) });
-    const seen: { subject: string; trace: string; data: unknown }[] = [];
-    const probe = (m: BusMessage) => void seen.push({ subject: m.subject, trace: m.envelope.trace_id, data: m.envelope.data });
+    const seen: { subject: string; id: string; trace: string; data: unknown }[] = [];
+    const probe = (m: BusMessage) => void seen.push({ subject: m.subject, id: m.envelope.id, trace: m.envelope.trace_id, data: m.envelope.data });
     await bus.subscribe('sys.notifications.>', probe, { durable: 'probe-n' });
     await bus.subscribe('exec.reports.>', probe, { durable: 'probe-r' });
     await worker.start();
@@ -110,6 +110,8 @@ describe('order worker trace ids', () => {
     );
     expect(seen.find((m) => m.subject === subjects.notifications('risk'))?.data).toMatchObject({ clientOrderId: 'intent-breach-01' });
     expect(seen.find((m) => m.subject.startsWith('exec.'))?.data).toMatchObject({ order: { status: 'rejected' } });
+    // Envelope ids are the outputs' dedup ids, so a replay re-emits the same envelopes.
+    expect(seen.find((m) => m.subject.startsWith('exec.'))?.id).toBe('intent-breach-01:rejected:0');
     await worker.stop();
     await bus.close();
     await cache.close();
