@@ -19,7 +19,11 @@ const SECTIONS: Record<string, Section> = {
     const figures = await runLatencyBench();
     for (const [name, f] of Object.entries(figures as Record<string, { p50_ms?: number; p99_ms?: number; p999_ms?: number; ticksPerSecond?: number; messagesPerSecond?: number }>)) {
       if (f && typeof f === 'object' && f.p50_ms !== undefined) log(`${name.padEnd(10)} ${f.ticksPerSecond} ticks/s: tick-to-fill p50 ${f.p50_ms} ms, p99 ${f.p99_ms} ms, p99.9 ${f.p999_ms} ms`);
-      else if (name === 'sustained') log(`sustained  ${f.ticksPerSecond} ticks/s end to end through three workers`);
+      else if (name === 'sustained') {
+        const t = (f as { atTarget: { ticksPerSecond: number; drainMs: number; cancelled: number; keepsUp: boolean } }).atTarget;
+        log(`sustained  ${f.ticksPerSecond} ticks/s end to end through three workers`);
+        log(`target     ${t.ticksPerSecond} ticks/s: ${t.keepsUp ? 'keeps up' : 'falls behind'} (drained in ${t.drainMs} ms, ${t.cancelled} orders cancelled as late)`);
+      }
       else if (name === 'hotPathPublishOnly') log(`publish    ${f.messagesPerSecond} msg/s into the market stream alone`);
     }
     return figures;
