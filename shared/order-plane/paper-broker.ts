@@ -118,6 +118,18 @@ class SymbolState {
    */
   private readonly pending = { buy: 0, sell: 0 };
   private readonly open = { buy: 0, sell: 0 };
+  lastPrice = 0;
+  volVar = 0;
+  spreadBps = 0;
+  lastVolume = 0;
+  /** Until `pushed` reaches this, the ring may hold an event older than one pushed before it. */
+  private unorderedUntil = 0;
+  private newestTs = -Infinity;
+
+  constructor(ringSize: number) {
+    this.capacity = ringSize;
+    this.ring = new Float64Array(ringSize * SLOT_FIELDS);
+  }
 
   pendingQty(side: 'buy' | 'sell'): number {
     return this.pending[side];
@@ -128,21 +140,8 @@ class SymbolState {
     this.open[side] += orders;
     this.pending[side] = this.open[side] === 0 ? 0 : this.pending[side] + qty;
   }
-  lastPrice = 0;
-  volVar = 0;
-  spreadBps = 0;
-  lastVolume = 0;
 
-  constructor(ringSize: number) {
-    this.capacity = ringSize;
-    this.ring = new Float64Array(ringSize * SLOT_FIELDS);
-  }
-
-  /** Until `pushed` reaches this, the ring may hold an event older than one pushed before it. */
-  private unorderedUntil = 0;
-  private newestTs = -Infinity;
-
-  /** Appends an event, evicting the oldest when full (a bar leaves bid and ask 0, a quote the bar's fields). */
+  /** Appends an event, evicting the oldest when full (a bar leaves bid and ask 0, a quote open to volume). */
   push(ts: number, open: number, high: number, low: number, close: number, volume: number, bid: number, ask: number): void {
     const cap = this.capacity;
     const r = this.ring;
