@@ -382,7 +382,7 @@ export async function runLatencyBench(): Promise<Record<string, unknown>> {
     const publishOnlyRate = Math.round(n / ((Date.now() - p0) / 1_000));
 
     return {
-      setup: 'nats-server 2.9 + redis-server on loopback; data, strategy, order workers as 3 processes; one-second synthetic bars; sma-cross 2/4; same machine as the bench (shared cores)',
+      setup: 'nats-server 2.9 (GOMAXPROCS=1, as local mode runs it beside the workers) + redis-server on loopback; data, strategy, order workers as 3 processes; one-second synthetic bars; sma-cross 2/4; same machine as the bench (shared cores)',
       at100,
       at1k,
       at10k,

@@ -15,7 +15,7 @@ import type { LocalEndpoints } from '../../shared/cli/commands/health.ts';
 import { publishMarketSource, runSyntheticFeed } from '../../shared/workers/replay.ts';
 import { WORKER_KINDS, type WorkerKind } from '../../shared/workers/run.ts';
 import { errorMessage } from '../../shared/util/errors.ts';
-import { freePort, requireBinary, startServer, waitForPort, type RunningServer } from '../launch.ts';
+import { SHARED_CORES_NATS_ENV, freePort, requireBinary, startServer, waitForPort, type RunningServer } from '../launch.ts';
 import { LOCAL_AWS_NAMES, createStreams, createTable, startDynamoDbLocal, startKinesisLocal, startSqsLocal } from './aws-local.ts';
 import { startExporter, type RunningExporter } from './exporter.ts';
 
@@ -174,7 +174,7 @@ export async function startLocalStack(opts: StackOptions): Promise<LocalStack> {
 
     const monitorPort = await port('natsMonitor');
     const [nats, redis] = await Promise.all([
-      startServer({ name: 'nats', command: natsBin, port: await port('nats'), args: (p, dir) => ['-js', '-a', '127.0.0.1', '-p', String(p), '-m', String(monitorPort), '-sd', dir] }),
+      startServer({ name: 'nats', command: natsBin, port: await port('nats'), env: SHARED_CORES_NATS_ENV, args: (p, dir) => ['-js', '-a', '127.0.0.1', '-p', String(p), '-m', String(monitorPort), '-sd', dir] }),
       startServer({ name: 'redis', command: redisBin, port: await port('redis'), args: (p, dir) => ['--port', String(p), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'] }),
     ]);
     track('nats-server', nats);
