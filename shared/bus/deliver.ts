@@ -70,7 +70,8 @@ type Origin = Pick<WireMessage, 'subject' | 'seq' | 'redeliveries'>;
  * message costs one wait per group, not one suspended call chain per envelope. A group keeps its
  * first message and only the indexes of the rest, which it settles alike: acked when the promise
  * resolves unless the handler settled them before returning it. (Keeping every envelope of a
- * checkpoint interval reachable made the workers' garbage collection a tenth of their CPU.)
+ * checkpoint interval reachable cost the order worker 21.2 instead of 17.2 ms of CPU per 1,000
+ * ticks at 40,000 ticks/s, mostly in garbage collection.)
  */
 export function deliverInPlace(wire: WireMessage, handler: MessageHandler, deadLetter: DeadLetterFn, stopped: () => boolean = () => false): Promise<unknown> {
   const waits: Promise<unknown>[] = [];
