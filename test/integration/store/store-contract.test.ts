@@ -143,7 +143,9 @@ describe.each(implementations)('%s', (_name, makeStore) => {
     expect(outcomes.filter((o) => o.outcome === 'reserved')).toHaveLength(7);
     expect(outcomes.filter((o) => o.outcome === 'rejected' && o.rule === 'ORDER_RATE')).toHaveLength(23);
     // A redelivery of a reserved intent uses no rate, and the next second starts afresh.
-    expect(await store.reserveExposure({ accountId: 'acct', clientOrderId: 'cid-rate-0', symbol: 'R0', side: 'buy', qty: 1, price: 10, ts: T0 }, limits)).toEqual({ outcome: 'already-reserved' });
+    // Which seven win the race is up to the store, so redeliver one that did.
+    const winner = outcomes.findIndex((o) => o.outcome === 'reserved');
+    expect(await store.reserveExposure({ accountId: 'acct', clientOrderId: `cid-rate-${winner}`, symbol: `R${winner % 3}`, side: 'buy', qty: 1, price: 10, ts: T0 + winner * 1_000 }, limits)).toEqual({ outcome: 'already-reserved' });
     const next = await store.reserveExposure({ accountId: 'acct', clientOrderId: 'cid-rate-next', symbol: 'R0', side: 'buy', qty: 1, price: 10, ts: T0 + 1_000_000 }, limits);
     expect(next).toEqual({ outcome: 'reserved' });
     // Another account has its own count.
