@@ -10,9 +10,9 @@ import { performance } from 'node:perf_hooks';
 import type { Bus, BusMessage, PublishOptions, Subscription } from '../bus/index.ts';
 import { NatsBus } from '../bus/index.ts';
 import { describeZodError, type Envelope } from '../domain/envelope.ts';
-import type { RedisCache, StatePartsByHash } from '../cache/index.ts';
+import type { RedisCache } from '../cache/index.ts';
 import { AlgoplanesError, ValidationError, errorMessage } from '../util/errors.ts';
-import { Checkpointer } from './checkpoint.ts';
+import { Checkpointer, serialiseParts, type CapturedPartsByHash } from './checkpoint.ts';
 import type { PayloadSchema } from './payload.ts';
 import type { WorkerRuntime } from './runtime.ts';
 
@@ -30,7 +30,7 @@ export interface WorkerDeps {
 
 interface CapturedState {
   readonly json: string;
-  readonly parts: StatePartsByHash | undefined;
+  readonly parts: CapturedPartsByHash | undefined;
 }
 
 export interface SavedState<P> {
@@ -94,8 +94,8 @@ export abstract class PlaneWorker<P> {
   protected abstract snapshot(): P;
   /** `parts`: the side hashes saved with the state (see captureParts), by name. */
   protected abstract restorePlane(state: P, parts: Readonly<Record<string, Record<string, string>>>): void;
-  /** Incremental part of the state, captured right after snapshot(); written in the same transaction. */
-  protected captureParts(): StatePartsByHash | undefined {
+  /** Incremental part of the state, captured right after snapshot() (immutable values, serialised later); written in the same transaction. */
+  protected captureParts(): CapturedPartsByHash | undefined {
     return undefined;
   }
   /** Names of the side hashes captureParts writes (read back on restore). */
@@ -115,7 +115,7 @@ export abstract class PlaneWorker<P> {
     // Fire-and-forget outputs: one round trip proves the server has taken everything sent so far.
     if (this.deps.bus instanceof NatsBus) await this.deps.bus.flush();
     await this.onCheckpoint();
-    if (this.deps.cache && state !== undefined) await this.deps.cache.setStateJson(this.stateKey, state.json, state.parts);
+    if (this.deps.cache && state !== undefined) await this.deps.cache.setStateJson(this.stateKey, state.json, state.parts && (await serialiseParts(state.parts)));
   }
 
   /** Restores the last checkpoint; waits for Redis (a stateful worker must not start amnesiac). */

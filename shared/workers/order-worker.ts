@@ -6,10 +6,11 @@
  * health reports degraded; risk-reducing ones still go through. Recovery needs no restart.
  */
 import { allOf, subjects, NatsBus } from '../bus/index.ts';
-import { PARTS, type RedisCache, type StatePartsByHash } from '../cache/index.ts';
+import { PARTS, type RedisCache } from '../cache/index.ts';
 import { ExecutionReportSchema, type ExecutionReport, type OrderIntent, type Quote } from '../domain/index.ts';
 import { OrderPlane, applyOrderEvent, isTerminal, newOrder, riskLimitsFromEnv, type OrderPlaneState, type RiskLimits } from '../order-plane/index.ts';
 import { PlaneWorker, type WorkerDeps } from './base.ts';
+import type { CapturedPartsByHash } from './checkpoint.ts';
 import { OrderParts, RingParts, type RingExtent } from './order-state.ts';
 import { MarketEventPayload, OrderIntentPayload } from './payload.ts';
 import { memoInstrument, WORKER_BROKER_RING } from './plane-config.ts';
@@ -56,7 +57,7 @@ export class OrderWorker extends PlaneWorker<OrderWorkerState> {
   private traces = new Map<string, string>();
   private readonly orderParts = new OrderParts();
   private readonly ringParts = new RingParts();
-  private parts: StatePartsByHash | undefined;
+  private parts: CapturedPartsByHash | undefined;
   /** Reports published after the restored checkpoint, before the crash that replays them. */
   private readonly alreadyPublished = new Set<string>();
   /** Intents per account since the last checkpoint: the Redis rate counter is bumped once per checkpoint, not per intent. */
@@ -119,7 +120,7 @@ export class OrderWorker extends PlaneWorker<OrderWorkerState> {
     return { plane: { ...plane, orders: [], broker: { ...plane.broker, symbols: ring.symbols } }, traces: Object.fromEntries(this.traces), rings: ring.extents };
   }
 
-  protected override captureParts(): StatePartsByHash | undefined {
+  protected override captureParts(): CapturedPartsByHash | undefined {
     return this.parts;
   }
 

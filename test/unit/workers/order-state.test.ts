@@ -5,18 +5,18 @@
  * window), and restoring from it gives the plane it was taken from.
  */
 import { describe, expect, it } from 'vitest';
-import type { StateParts } from '../../../shared/cache/index.ts';
 import type { OrderIntent } from '../../../shared/domain/index.ts';
 import { OrderPlane, PaperBroker, riskLimits, type OrderPlaneState } from '../../../shared/order-plane/index.ts';
+import type { CapturedParts } from '../../../shared/workers/checkpoint.ts';
 import { OrderParts, RING_CHUNK, RingParts, type RingExtent } from '../../../shared/workers/order-state.ts';
 import { ACCOUNT, MINUTE, T0, bar, instrument, intent } from '../order-plane/fixtures.ts';
 
 const WINDOW = 40;
 const RING = 3 * RING_CHUNK + 100;
 
-function apply(hash: Map<string, string>, parts: StateParts): void {
+function apply(hash: Map<string, string>, parts: CapturedParts): void {
   if (parts.reset) hash.clear();
-  for (const [k, v] of parts.set) hash.set(k, v);
+  for (const [k, v] of parts.set) hash.set(k, JSON.stringify(v));
   if (!parts.reset) for (const k of parts.del) hash.delete(k);
 }
 
@@ -111,13 +111,36 @@ describe('order worker state parts', () => {
     expect(() => parts.capture(broker.state({ AAA: broker.state().symbols[0].pushed ?? 0 }).symbols)).toThrow(/the state starts at event/);
   });
 
-  it('refuses a ring with a missing chunk rather than restoring a hole', () => {
+  it('restores ring chunks saved as rows of JSON numbers (checkpoints from before the binary chunks)', () => {
+    const broker = new PaperBroker({ fillModel: 'next-bar-open', ringSize: RING }, instrument, { fill: () => undefined, cancelled: () => undefined });
+    for (let i = 0; i < RING_CHUNK + 40; i++) broker.onMarket(bar(T0 + i * MINUTE, 100 + (i % 7) / 8, 101 + (i % 7), 99, 100.125));
+    const ring = new RingParts().capture(broker.state().symbols);
+    const binary = Object.fromEntries(ring.parts.set.map(([k, v]) => [k, JSON.stringify(v)]));
+    const slots = broker.state().symbols[0].slots;
+    const rows = Object.fromEntries(
+      ring.parts.set.map(([k, v]) => {
+        const { from } = v as { from: number };
+        const mine = slots.slice(from, Math.min(slots.length, (Math.floor(from / RING_CHUNK) + 1) * RING_CHUNK));
+        return [k, JSON.stringify({ from, slots: mine.map((s) => [s.ts, s.open, s.high, s.low, s.close, s.volume, s.bid, s.ask]) })];
+      }),
+    );
+    expect(Object.values(binary).every((json) => json.includes('"f64"'))).toBe(true);
+    for (const hash of [binary, rows]) expect(new RingParts().restore(ring.symbols, ring.extents, hash)[0].slots).toEqual(slots);
+  });
+
+  it('refuses a ring with a missing or truncated chunk rather than restoring a hole', () => {
     const parts = new RingParts();
     const plane = newPlane(new OrderParts());
     for (let i = 0; i < 2 * RING_CHUNK; i++) plane.onMarket(bar(T0 + i * MINUTE, 100, 101, 99, 100));
     const ring = parts.capture(plane.snapshot().broker.symbols);
-    const hash = new Map(ring.parts.set.map(([k, v]) => [k, v] as const));
-    hash.delete([...hash.keys()][0]);
+    const hash = new Map(ring.parts.set.map(([k, v]) => [k, JSON.stringify(v)] as const));
+    const [first, second] = [...hash.keys()];
+    // A chunk cut short (half its bytes and a stray one) ...
+    const cut = JSON.parse(hash.get(second) as string) as { from: number; f64: string };
+    const truncated = new Map(hash).set(second, JSON.stringify({ ...cut, f64: Buffer.from(cut.f64, 'base64').subarray(0, (RING_CHUNK * 64) / 2 + 1).toString('base64') }));
+    expect(() => new RingParts().restore(ring.symbols, ring.extents, Object.fromEntries(truncated))).toThrow(/missing from the saved ring/);
+    // ... or missing.
+    hash.delete(first);
     expect(() => new RingParts().restore(ring.symbols, ring.extents, Object.fromEntries(hash))).toThrow(/missing from the saved ring/);
   });
 });
