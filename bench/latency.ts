@@ -1,6 +1,6 @@
 /**
- * Tick-to-fill latency across the three planes over loopback NATS: a private nats-server and
- * redis-server, the data, strategy and order workers as separate processes, synthetic one-second
+ * Tick-to-fill latency across the three planes over loopback NATS, next to its transport floor
+ * (floor.ts): a private nats-server and redis-server, the data, strategy and order workers as separate processes, synthetic one-second
  * bars published onto md.raw (packed, as the replay and feed publish them). tick-to-fill = fill
  * report received - publish time of the bar the fill executed on (fill.ts names it; the publish time
  * is taken when the bar is handed to the bus, so the wait for its batch counts); a fill whose intent
@@ -23,25 +23,32 @@
  * probe fails, then a bisection narrows the gap to a tenth; the highest passing rate is reported, and
  * the target rate (TARGET_SUSTAINED) is probed on its own when the search did not land on it.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
-import { performance } from 'node:perf_hooks';
-import * as hdr from 'hdr-histogram-js';
 import { NatsBus, applyNats, loadNatsConfig, subjects, decodeEnvelopes, encodeEnvelope, type PublishItem } from '../shared/bus/index.ts';
 import { makeEnvelope, type Envelope } from '../shared/domain/envelope.ts';
 import { syntheticBars } from '../shared/workers/replay.ts';
 import { US_PER_SECOND } from '../shared/domain/time.ts';
 import { startNatsServer } from '../test/helpers/nats-server.ts';
 import { startRedisServer } from '../test/helpers/redis-server.ts';
+import { measureTransportFloor, type FloorPhase } from './floor.ts';
+import { cpuSeconds, newHistogram, now, pace, percentilesMs, perKTicks, recordMs, serverPid, spawnReady, stopAll, writeCalls } from './harness.ts';
 
 const SYMBOL = 'BENCH-USD';
 const PROBE_SECONDS = 5;
 /** A checkpoint interval (acks wait for it) plus the pipeline's depth, with room for a scheduling hiccup. */
 const KEEPS_UP_DRAIN_MS = 1_000;
+const AT_1K = { rate: 1_000, seconds: 10, warmupSeconds: 1 };
+const AT_10K = { rate: 10_000, seconds: 10, warmupSeconds: 2 };
+/** The same phases through the relays of floor.ts instead of the pipeline. */
+const FLOOR_PHASES: readonly FloorPhase[] = [
+  { name: 'at1k', ...AT_1K },
+  { name: 'at10k', ...AT_10K },
+];
+/** CPU per tick each floor relay burns in the floorWithWork runs (BENCH_FLOOR_SPIN_US, comma-separated). */
+const FLOOR_SPIN_US = (process.env.BENCH_FLOOR_SPIN_US ?? '15,30').split(',').map(Number).filter((us) => us > 0);
 /** The issue's sustained-rate target: probed on its own when the search does not land on it. */
 const TARGET_SUSTAINED = 50_000;
-const now = () => performance.timeOrigin + performance.now();
 
 interface Phase {
   readonly rate: number;
@@ -52,48 +59,12 @@ interface Phase {
   readonly stageTaps?: boolean;
 }
 
-function spawnWorker(kind: string, env: NodeJS.ProcessEnv): ChildProcess {
-  // BENCH_WORKER_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the workers under load.
-  const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  return spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'shared/workers/main.ts', kind], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-}
-
-/** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
-function cpuSeconds(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (process.env.BENCH_CPU_FIELD === 'sys' ? Number(fields[12]) : Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-  } catch {
-    return NaN;
-  }
-}
-const CLOCK_TICKS = 100;
-
-/** Write system calls a process has made so far (each one a loopback send, and a wake-up of its reader). */
-function writeCalls(pid: number): number {
-  try {
-    return Number(/syscw: (\d+)/.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1] ?? NaN);
-  } catch {
-    return NaN;
-  }
-}
-
-/** The server process (nats-server, redis-server) listening on `port`: the test helpers do not expose their pids. */
-function serverPid(binary: string, port: number): number | undefined {
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      // redis-server rewrites its title to "redis-server 127.0.0.1:<port>"; nats-server keeps "-p <port>".
-      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').join(' ');
-      if (cmd.split(' ')[0].endsWith(binary) && (cmd.includes(` ${port}`) || cmd.includes(`:${port}`))) return Number(d);
-    } catch {
-      // The process went away while listing.
-    }
-  }
-  return undefined;
-}
-
 const TRACE_PREFIX = 'tick-';
+
+function p50p99(h: Parameters<typeof percentilesMs>[0]): { p50_ms: number; p99_ms: number } {
+  const { p50_ms, p99_ms } = percentilesMs(h);
+  return { p50_ms, p99_ms };
+}
 
 /**
  * When each tick of the current phase was handed to the bus, by tick number (its trace id is
@@ -149,17 +120,6 @@ class SendTimes {
   }
 }
 
-async function started(child: ChildProcess): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    child.stdout?.on('data', (b: Buffer) => {
-      out += b.toString();
-      if (out.includes('"worker started"')) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`worker exited (${code}) before starting:\n${out}`)));
-  });
-}
-
 export async function runLatencyBench(): Promise<Record<string, unknown>> {
   const nats = await startNatsServer();
   const redis = await startRedisServer();
@@ -167,25 +127,24 @@ export async function runLatencyBench(): Promise<Record<string, unknown>> {
   const children: ChildProcess[] = [];
   try {
     await applyNats(bus.jsm, loadNatsConfig('local/nats'));
+    // BENCH_LATENCY_PHASES, e.g. "10000:10,20000:5:1:taps" (rate:seconds[:warm-up seconds[:taps]]): only these phases, no floor, no probing (for profiling).
+    const only = process.env.BENCH_LATENCY_PHASES;
+    // Before the workers start, on the same nats-server: what the topology alone costs here.
+    const transportFloor = only ? undefined : await measureTransportFloor(bus, nats.url, FLOOR_PHASES);
+    // And at 10k with stand-in work in each relay: how the tail grows with CPU per tick (the workers use 18-35 ms per 1,000 ticks).
+    const floorWithWork: Record<string, unknown> = {};
+    for (const us of only ? [] : FLOOR_SPIN_US) floorWithWork[`spin${us}usPerTick`] = await measureTransportFloor(bus, nats.url, [{ name: 'at10k', ...AT_10K }], us);
     // Fast SMAs so the random walk crosses often and many ticks end in a fill.
     const env = { BUS: 'nats', NATS_URL: nats.url, REDIS_URL: redis.url, WORKER_PORT: '0', STRATEGY: 'sma-cross', STRATEGY_PARAMS: '{"fast":2,"slow":4}', ORDER_QTY: '1' };
-    for (const kind of ['order', 'strategy', 'data']) {
-      const c = spawnWorker(kind, env);
-      children.push(c);
-      await started(c);
-    }
+    // BENCH_WORKER_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the workers under load.
+    const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    for (const kind of ['order', 'strategy', 'data']) children.push(await spawnReady('shared/workers/main.ts', [kind], '"worker started"', { env, nodeArgs }));
 
     const pids: Record<string, number | undefined> = { order: children[0].pid, strategy: children[1].pid, data: children[2].pid, nats: serverPid('nats-server', Number(new URL(nats.url).port)), redis: serverPid('redis-server', Number(new URL(redis.url).port)), bench: process.pid };
-    const cpuNow = () => Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, pid === undefined ? NaN : cpuSeconds(pid)]));
-    /** CPU milliseconds each process spent per 1,000 ticks since `before`: the cost that caps the rate on a quiet machine. */
-    const cpuPerKTicks = (before: Record<string, number>, ticks: number) =>
-      Object.fromEntries(Object.entries(cpuNow()).map(([k, v]) => [k, Math.round(((v - before[k]) * 1e9) / ticks) / 1_000]));
-    const writesNow = () => Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, pid === undefined ? NaN : writeCalls(pid)]));
-    const writesPerKTicks = (before: Record<string, number>, ticks: number) =>
-      Object.fromEntries(Object.entries(writesNow()).map(([k, v]) => [k, Math.round(((v - before[k]) * 1e4) / ticks) / 10]));
+    const cpu = perKTicks(pids, cpuSeconds, 1_000);
+    const writes = perKTicks(pids, writeCalls, 1);
 
     const sendTimes = new SendTimes();
-    const newHistogram = () => hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
     let histogram = newHistogram();
     let decision = newHistogram();
     let fills = 0;
@@ -204,9 +163,9 @@ export async function runLatencyBench(): Promise<Record<string, unknown>> {
           const t0 = r.fill && sendTimes.byBarTs(r.fill.ts);
           if (t0 === undefined) continue;
           fills++;
-          histogram.recordValue(Math.max(1, Math.round((t - t0) * 1_000)));
+          recordMs(histogram, t - t0);
           const d0 = sendTimes.byTrace(envelope.trace_id);
-          if (d0 !== undefined) decision.recordValue(Math.max(1, Math.round((t - d0) * 1_000)));
+          if (d0 !== undefined) recordMs(decision, t - d0);
         }
       },
     });
@@ -224,7 +183,7 @@ export async function runLatencyBench(): Promise<Record<string, unknown>> {
           const h = stages[tap];
           for (const [, trace] of textDecoder.decode(msg.data).matchAll(traceIds)) {
             const t0 = sendTimes.firstAt(tap, trace);
-            if (t0 !== undefined) h.recordValue(Math.max(1, Math.round((t - t0) * 1_000)));
+            if (t0 !== undefined) recordMs(h, t - t0);
           }
         },
       });
@@ -277,33 +236,18 @@ export async function runLatencyBench(): Promise<Record<string, unknown>> {
       const total = rate * seconds;
       // The previous phase has drained: its ticks can no longer be filled or decided on; nor can the warm-up's be measured.
       sendTimes.reset(seq + warmup, total);
-      let cpu0 = cpuNow();
-      let writes0 = writesNow();
-      const startMs = Date.now();
-      let published = 0;
-      while (published < warmup + total) {
-        const due = Math.min(warmup + total, Math.floor(((Date.now() - startMs) / 1_000) * rate));
-        if (due > published) {
-          if (published < warmup && due >= warmup) {
-            publishTicks(warmup - published);
-            published = warmup;
-            cpu0 = cpuNow();
-            writes0 = writesNow();
-          }
-          publishTicks(due - published);
-          published = due;
-        }
-        await new Promise((r) => setTimeout(r, 1));
-      }
+      await pace(rate, warmup, publishTicks);
+      const cpu0 = cpu.now();
+      const writes0 = writes.now();
+      await pace(rate, total, publishTicks);
       await bus.flush();
       const lastTick = Date.now();
       const backlog = await drained(60_000);
       const drainMs = Date.now() - lastTick;
       await new Promise((r) => setTimeout(r, 200));
       for (const t of taps) t.unsubscribe();
-      const cpuMsPer1kTicks = cpuPerKTicks(cpu0, total);
-      const writeCallsPer1kTicks = writesPerKTicks(writes0, total);
-      const us = (p: number) => histogram.getValueAtPercentile(p) / 1_000;
+      const cpuMsPer1kTicks = cpu.since(cpu0, total);
+      const writeCallsPer1kTicks = writes.since(writes0, total);
       return {
         ticksPerSecond: rate,
         ticks: total,
@@ -311,14 +255,11 @@ export async function runLatencyBench(): Promise<Record<string, unknown>> {
         cancelled,
         drainMs,
         backlogAfter: backlog,
-        p50_ms: us(50),
-        p99_ms: us(99),
-        p999_ms: us(99.9),
-        max_ms: histogram.maxValue / 1_000,
-        decisionToFill: { p50_ms: decision.getValueAtPercentile(50) / 1_000, p99_ms: decision.getValueAtPercentile(99) / 1_000 },
+        ...percentilesMs(histogram),
+        decisionToFill: p50p99(decision),
         ...(stageTaps && {
-          tickToEvent: { p50_ms: stages.events.getValueAtPercentile(50) / 1_000, p99_ms: stages.events.getValueAtPercentile(99) / 1_000 },
-          tickToIntent: { p50_ms: stages.intents.getValueAtPercentile(50) / 1_000, p99_ms: stages.intents.getValueAtPercentile(99) / 1_000 },
+          tickToEvent: p50p99(stages.events),
+          tickToIntent: p50p99(stages.intents),
         }),
         cpuMsPer1kTicks,
         writeCallsPer1kTicks,
@@ -327,8 +268,6 @@ export async function runLatencyBench(): Promise<Record<string, unknown>> {
 
     // Warm-up: JIT, connections, consumers.
     await runPhase({ rate: 1_000, seconds: 1 });
-    // BENCH_LATENCY_PHASES, e.g. "10000:10,20000:5:1:taps" (rate:seconds[:warm-up seconds[:taps]]): only these phases, no probing (for profiling).
-    const only = process.env.BENCH_LATENCY_PHASES;
     if (only) {
       const phases: Record<string, unknown> = {};
       for (const spec of only.split(',')) {
@@ -343,8 +282,8 @@ export async function runLatencyBench(): Promise<Record<string, unknown>> {
     // The latency phases and the probes run without the stage taps (at 10k ticks/s they cost 8-10 ms of
     // nats-server and bench CPU per 1,000 ticks, on the cores the pipeline needs); one phase of their own says where the time goes.
     const at100 = await runPhase({ rate: 100, seconds: 10, warmupSeconds: 1 });
-    const at1k = await runPhase({ rate: 1_000, seconds: 10, warmupSeconds: 1 });
-    const at10k = await runPhase({ rate: 10_000, seconds: 10, warmupSeconds: 2 });
+    const at1k = await runPhase(AT_1K);
+    const at10k = await runPhase(AT_10K);
     const stagesAt10k = await runPhase({ rate: 10_000, seconds: 5, warmupSeconds: 1, stageTaps: true });
 
     const probes: { ticksPerSecond: number; drainMs: number; cancelled: number; keepsUp: boolean }[] = [];
@@ -387,13 +326,14 @@ export async function runLatencyBench(): Promise<Record<string, unknown>> {
       at1k,
       at10k,
       stagesAt10k,
+      transportFloor,
+      floorWithWork,
       sustained: { ticksPerSecond: passed, atTarget, probeSeconds: PROBE_SECONDS, keepsUpDrainMs: KEEPS_UP_DRAIN_MS, probes },
       hotPathPublishOnly: { messages: n, messagesPerSecond: publishOnlyRate },
       targets: { p50_ms_at_10k: 1, p99_ms_at_10k: 5, sustained_ticks_per_second: TARGET_SUSTAINED },
     };
   } finally {
-    for (const c of children) c.kill('SIGTERM');
-    await Promise.all(children.map((c) => (c.exitCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
+    await stopAll(children);
     await bus.close();
     await nats.stop();
     await redis.stop();

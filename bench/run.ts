@@ -13,6 +13,12 @@ import { runLatencyBench } from './latency.ts';
 
 type Section = (log: (line: string) => void) => Promise<Record<string, unknown>>;
 
+function logFloor(log: (line: string) => void, runs: unknown, what: string): void {
+  for (const p of Object.values(runs as Record<string, { ticksPerSecond?: number; p50_ms: number; p99_ms: number; p999_ms: number }>)) {
+    if (p && typeof p === 'object') log(`floor      ${p.ticksPerSecond} ticks/s, ${what}: p50 ${p.p50_ms} ms, p99 ${p.p99_ms} ms, p99.9 ${p.p999_ms} ms`);
+  }
+}
+
 const SECTIONS: Record<string, Section> = {
   backtest: runBacktestBench,
   latency: async (log) => {
@@ -24,6 +30,8 @@ const SECTIONS: Record<string, Section> = {
         log(`sustained  ${f.ticksPerSecond} ticks/s end to end through three workers`);
         log(`target     ${t.ticksPerSecond} ticks/s: ${t.keepsUp ? 'keeps up' : 'falls behind'} (drained in ${t.drainMs} ms, ${t.cancelled} orders cancelled as late)`);
       }
+      else if (name === 'transportFloor') logFloor(log, f, 'three relays forwarding bytes, no planes');
+      else if (name === 'floorWithWork') for (const [spin, runs] of Object.entries(f)) logFloor(log, runs, `relays busy ${spin.replace(/\D+/g, '')} µs per tick`);
       else if (name === 'hotPathPublishOnly') log(`publish    ${f.messagesPerSecond} msg/s into the market stream alone`);
     }
     return figures;

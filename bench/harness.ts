@@ -1,0 +1,116 @@
+/** What the latency bench and the transport floor share: child processes, the clock, histograms, pacing and per-process CPU from /proc. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import * as hdr from 'hdr-histogram-js';
+
+/** Wall-clock milliseconds with sub-millisecond resolution, comparable across processes on one host. */
+export const now = (): number => performance.timeOrigin + performance.now();
+
+/** Microsecond latencies up to a minute, 3 significant digits. */
+export const newHistogram = (): hdr.Histogram => hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
+
+/** A latency in milliseconds, recorded in microseconds (the histogram's unit). */
+export function recordMs(h: hdr.Histogram, ms: number): void {
+  h.recordValue(Math.max(1, Math.round(ms * 1_000)));
+}
+
+export function percentilesMs(h: hdr.Histogram): { p50_ms: number; p99_ms: number; p999_ms: number; max_ms: number } {
+  return { p50_ms: h.getValueAtPercentile(50) / 1_000, p99_ms: h.getValueAtPercentile(99) / 1_000, p999_ms: h.getValueAtPercentile(99.9) / 1_000, max_ms: h.maxValue / 1_000 };
+}
+
+/**
+ * Hands `total` ticks to `publish` at `rate` per second: at every turn of a 1 ms timer, the ticks
+ * that have come due since the last turn, as one batch (as a feed writes what arrived since its last write).
+ */
+export async function pace(rate: number, total: number, publish: (n: number) => void): Promise<void> {
+  const startMs = Date.now();
+  let published = 0;
+  while (published < total) {
+    const due = Math.min(total, Math.floor(((Date.now() - startMs) / 1_000) * rate));
+    if (due > published) {
+      publish(due - published);
+      published = due;
+    }
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
+
+const CLOCK_TICKS = 100;
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
+export function cpuSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (process.env.BENCH_CPU_FIELD === 'sys' ? Number(fields[12]) : Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Write system calls a process has made so far (each one a loopback send, and a wake-up of its reader). */
+export function writeCalls(pid: number): number {
+  try {
+    return Number(/syscw: (\d+)/.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1] ?? NaN);
+  } catch {
+    return NaN;
+  }
+}
+
+/** The server process (nats-server, redis-server) listening on `port`: the test helpers do not expose their pids. */
+export function serverPid(binary: string, port: number): number | undefined {
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      // redis-server rewrites its title to "redis-server 127.0.0.1:<port>"; nats-server keeps "-p <port>".
+      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').join(' ');
+      if (cmd.split(' ')[0].endsWith(binary) && (cmd.includes(` ${port}`) || cmd.includes(`:${port}`))) return Number(d);
+    } catch {
+      // The process went away while listing.
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Per-process readings (CPU seconds, write calls) turned into amounts per 1,000 ticks between two
+ * points: on a shared machine the cost that caps the rate says more than wall-clock latency does.
+ * `unit` converts a reading's difference (1,000 turns CPU seconds into milliseconds).
+ */
+export function perKTicks(pids: Readonly<Record<string, number | undefined>>, read: (pid: number) => number, unit: number) {
+  const readAll = (): Record<string, number> => Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, pid === undefined ? NaN : read(pid)]));
+  return {
+    now: readAll,
+    since: (before: Record<string, number>, ticks: number): Record<string, number> =>
+      Object.fromEntries(Object.entries(readAll()).map(([k, v]) => [k, Math.round(((v - before[k]) * unit * 1e6) / ticks) / 1_000])),
+  };
+}
+
+/**
+ * A TypeScript entry point (run through tsx) as a child process, once its stdout has shown `ready`.
+ * Its stdout is read (and dropped) for as long as it runs, so a chatty child never blocks on a full pipe.
+ */
+export async function spawnReady(script: string, args: readonly string[], ready: string, opts: { env?: NodeJS.ProcessEnv; nodeArgs?: readonly string[] } = {}): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', script, ...args], { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    const onData = (b: Buffer) => {
+      out += b.toString();
+      if (!out.includes(ready)) return;
+      out = '';
+      child.stdout?.off('data', onData).resume();
+      child.off('exit', onExit);
+      resolve();
+    };
+    const onExit = (code: number | null) => reject(new Error(`${script} ${args.join(' ')} exited (${code}) before it was ready:\n${out}`));
+    child.stdout?.on('data', onData);
+    child.once('exit', onExit);
+  });
+  return child;
+}
+
+/** SIGTERM to every child still running, then waits until all have exited. */
+export async function stopAll(children: readonly ChildProcess[]): Promise<void> {
+  for (const c of children) c.kill('SIGTERM');
+  await Promise.all(children.map((c) => (c.exitCode === null && c.signalCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
+}
