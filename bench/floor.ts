@@ -11,6 +11,7 @@ import { packEnvelopes, packable, decodeEnvelopes } from '../shared/bus/codec.ts
 import type { NatsBus } from '../shared/bus/index.ts';
 import type { Envelope } from '../shared/domain/envelope.ts';
 import { syntheticBars } from '../shared/workers/replay.ts';
+import { WORKER_NODE_FLAGS } from '../shared/workers/spawn.ts';
 import { cpuSeconds, newHistogram, now, pace, percentilesMs, perKTicks, recordMs, serverPid, spawnReady, stopAll } from './harness.ts';
 
 const STAGES = 3;
@@ -28,7 +29,8 @@ export interface FloorPhase {
 export async function measureTransportFloor(bus: NatsBus, natsUrl: string, phases: readonly FloorPhase[], spinUsPerTick = 0): Promise<Record<string, unknown>> {
   const relays: ChildProcess[] = [];
   try {
-    for (let i = 0; i < STAGES; i++) relays.push(await spawnReady('bench/relay.ts', [natsUrl, subject(i), subject(i + 1), String(spinUsPerTick)], 'relay ready'));
+    // Started as the workers are (spawn.ts), since they stand in for them.
+    for (let i = 0; i < STAGES; i++) relays.push(await spawnReady([...WORKER_NODE_FLAGS, '--import', 'tsx', 'bench/relay.ts', natsUrl, subject(i), subject(i + 1), String(spinUsPerTick)], 'relay ready'));
     const pids = { ...Object.fromEntries(relays.map((r, i) => [`relay${i + 1}`, r.pid])), nats: serverPid('nats-server', Number(new URL(natsUrl).port)), bench: process.pid };
     const cpu = perKTicks(pids, cpuSeconds, 1_000);
 

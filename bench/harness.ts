@@ -87,11 +87,11 @@ export function perKTicks(pids: Readonly<Record<string, number | undefined>>, re
 }
 
 /**
- * A TypeScript entry point (run through tsx) as a child process, once its stdout has shown `ready`.
+ * A node child process (`nodeArgs`: its flags, script and arguments), once its stdout has shown `ready`.
  * Its stdout is read (and dropped) for as long as it runs, so a chatty child never blocks on a full pipe.
  */
-export async function spawnReady(script: string, args: readonly string[], ready: string, opts: { env?: NodeJS.ProcessEnv; nodeArgs?: readonly string[] } = {}): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', script, ...args], { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'inherit'] });
+export async function spawnReady(nodeArgs: readonly string[], ready: string, env: NodeJS.ProcessEnv = {}): Promise<ChildProcess> {
+  const child = spawn(process.execPath, nodeArgs, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve, reject) => {
     let out = '';
     const onData = (b: Buffer) => {
@@ -102,7 +102,7 @@ export async function spawnReady(script: string, args: readonly string[], ready:
       child.off('exit', onExit);
       resolve();
     };
-    const onExit = (code: number | null) => reject(new Error(`${script} ${args.join(' ')} exited (${code}) before it was ready:\n${out}`));
+    const onExit = (code: number | null) => reject(new Error(`node ${nodeArgs.join(' ')} exited (${code}) before it was ready:\n${out}`));
     child.stdout?.on('data', onData);
     child.once('exit', onExit);
   });

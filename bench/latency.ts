@@ -28,6 +28,7 @@ import { randomUUID } from 'node:crypto';
 import { NatsBus, applyNats, loadNatsConfig, subjects, decodeEnvelopes, encodeEnvelope, type PublishItem } from '../shared/bus/index.ts';
 import { makeEnvelope, type Envelope } from '../shared/domain/envelope.ts';
 import { syntheticBars } from '../shared/workers/replay.ts';
+import { workerNodeArgs } from '../shared/workers/spawn.ts';
 import { US_PER_SECOND } from '../shared/domain/time.ts';
 import { startNatsServer } from '../test/helpers/nats-server.ts';
 import { startRedisServer } from '../test/helpers/redis-server.ts';
@@ -138,7 +139,7 @@ export async function runLatencyBench(): Promise<Record<string, unknown>> {
     const env = { BUS: 'nats', NATS_URL: nats.url, REDIS_URL: redis.url, WORKER_PORT: '0', STRATEGY: 'sma-cross', STRATEGY_PARAMS: '{"fast":2,"slow":4}', ORDER_QTY: '1' };
     // BENCH_WORKER_NODE_ARGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof", profiles the workers under load.
     const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-    for (const kind of ['order', 'strategy', 'data']) children.push(await spawnReady('shared/workers/main.ts', [kind], '"worker started"', { env, nodeArgs }));
+    for (const kind of ['order', 'strategy', 'data'] as const) children.push(await spawnReady(workerNodeArgs(kind, nodeArgs), '"worker started"', env));
 
     const pids: Record<string, number | undefined> = { order: children[0].pid, strategy: children[1].pid, data: children[2].pid, nats: serverPid('nats-server', Number(new URL(nats.url).port)), redis: serverPid('redis-server', Number(new URL(redis.url).port)), bench: process.pid };
     const cpu = perKTicks(pids, cpuSeconds, 1_000);

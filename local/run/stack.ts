@@ -14,6 +14,7 @@ import { NatsBus, applyNats, loadNatsConfig } from '../../shared/bus/index.ts';
 import type { LocalEndpoints } from '../../shared/cli/commands/health.ts';
 import { publishMarketSource, runSyntheticFeed } from '../../shared/workers/replay.ts';
 import { WORKER_KINDS, type WorkerKind } from '../../shared/workers/run.ts';
+import { workerNodeArgs } from '../../shared/workers/spawn.ts';
 import { errorMessage } from '../../shared/util/errors.ts';
 import { SHARED_CORES_NATS_ENV, freePort, requireBinary, startServer, waitForPort, type RunningServer } from '../launch.ts';
 import { LOCAL_AWS_NAMES, createStreams, createTable, startDynamoDbLocal, startKinesisLocal, startSqsLocal } from './aws-local.ts';
@@ -90,7 +91,7 @@ function spawnWorker(kind: WorkerKind, env: NodeJS.ProcessEnv, logFile: string):
   const fd = openSync(logFile, 'a');
   // detached: its own process group, so a Ctrl-C in the terminal reaches only the runner, which
   // then drains the workers in order instead of all of them dying at once.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'shared/workers/main.ts', kind], { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', fd, fd], detached: true });
+  const child = spawn(process.execPath, workerNodeArgs(kind), { cwd: REPO_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', fd, fd], detached: true });
   closeSync(fd);
   const exited = new Promise<void>((r) => (child.exitCode !== null ? r() : child.once('exit', () => r())));
   return { kind, child, exited };

@@ -1,6 +1,7 @@
 export { runWorker, WORKER_KINDS, type WorkerKind, type RunningWorker } from './run.ts';
 export { WORKER_ENV, parseWorkerEnv, LOCAL_ENDPOINTS, type WorkerEnv } from './env.ts';
 export { connectBus } from './connect.ts';
+export { WORKER_NODE_FLAGS, workerNodeArgs } from './spawn.ts';
 export { WorkerRuntime, WorkerMetrics, jsonLogger, type Logger, type HealthCheck } from './runtime.ts';
 export { Checkpointer } from './checkpoint.ts';
 export { OrderWorker, type OrderWorkerOptions } from './order-worker.ts';

@@ -3,6 +3,7 @@ import { writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeEnvelopes, type NatsBus } from '../../shared/bus/index.ts';
 import { ExecutionReportSchema, type ExecutionReport } from '../../shared/domain/index.ts';
+import { workerNodeArgs } from '../../shared/workers/spawn.ts';
 
 export interface WorkerProcess {
   readonly kind: string;
@@ -13,7 +14,7 @@ export interface WorkerProcess {
 }
 
 export function spawnWorker(kind: 'data' | 'strategy' | 'order', env: NodeJS.ProcessEnv): WorkerProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'shared/workers/main.ts', kind], {
+  const child = spawn(process.execPath, workerNodeArgs(kind), {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseYaml } from './yaml.ts';
+import { WORKER_NODE_FLAGS } from '../../../shared/workers/spawn.ts';
 
 const LOCAL = resolve('local');
 const compose = parseYaml(readFileSync(join(LOCAL, 'compose.yml'), 'utf8'), 'local/compose.yml') as {
@@ -89,12 +90,12 @@ describe('local/compose.yml', () => {
     expect(compose.services['kafka-ui']?.environment?.KAFKA_CLUSTERS_0_BOOTSTRAPSERVERS).toBe('kafka:29092');
   });
 
-  it('runs the three plane workers from the repo on node 20 with `algoplanes worker <plane>` on the ports Prometheus scrapes', () => {
+  it('runs the three plane workers from the repo on node 20 with `algoplanes worker <plane>` under the worker node flags, on the ports Prometheus scrapes', () => {
     const targets = JSON.parse(readFileSync(join(LOCAL, 'prometheus/targets/workers.json'), 'utf8')) as { targets: string[]; labels: { plane: string } }[];
     for (const plane of ['data', 'strategy', 'order']) {
       const s = compose.services[`${plane}-worker`];
       expect(s?.image).toMatch(/^node:20/);
-      expect(s?.command).toEqual(['npx', 'algoplanes', 'worker', plane]);
+      expect(s?.command).toEqual(['node', ...WORKER_NODE_FLAGS, 'bin/algoplanes.js', 'worker', plane]);
       const target = targets.find((t) => t.labels.plane === plane)?.targets[0];
       expect(target).toBe(`${plane}-worker:${s?.environment?.WORKER_PORT}`);
       expect(s?.environment?.BUS).toBe('nats');
