@@ -217,7 +217,7 @@ export class NatsBus implements Bus {
     // Few messages per pull: a packed message holds up to MAX_PACK envelopes, so thousands of buffered
     // messages of a backlog could be millions of ticks (hundreds of MB the GC then walks). (A max_bytes
     // pull made nats-server 2.9 and the client spin at a full core each.)
-    const sub = new NatsSubscription(subject, handler, maxInFlight, this, cumulative ? new CumulativeAcks() : undefined);
+    const sub = new NatsSubscription(subject, handler, maxInFlight, this, cumulative ? new CumulativeAcks(this.nc) : undefined);
     const max_messages = Math.min(Math.max(maxInFlight, 16), PULL_MAX_MESSAGES);
     // A subscription that never waits for a free slot (the server's max_ack_pending bounds it) takes
     // its messages by callback, straight from the socket's read: no async iterator step per message.
@@ -241,8 +241,36 @@ export class NatsBus implements Bus {
   }
 }
 
+/** What JsMsg.ack() and term() send to a message's ack subject. */
+const ACK_BODY = Uint8Array.of(0x2b, 0x41, 0x43, 0x4b);
+const TERM_BODY = Uint8Array.of(0x2b, 0x54, 0x45, 0x52, 0x4d);
+
+/**
+ * Settles a delivery by its ack subject alone, so that nothing else of the message is kept while
+ * its checkpoint is awaited. Keeping the JsMsg (its parsed headers and info) of every wire message
+ * of a checkpoint interval made them a fifth of the order worker's objects from a 4 s window still
+ * alive at its end (V8's sampling heap profiler), work for every young-generation GC; without them, 10k tick-to-fill p99 had a median of 6.7 against 8.4 ms over seven
+ * interleaved pairs of runs, and the strategy worker used 18 instead of 20 ms of CPU per 1,000
+ * ticks. An ack that cannot be sent (the connection is gone) only means a redelivery, which
+ * consumers dedup.
+ */
+function settleBySubject(nc: NatsConnection, ackSubject: string, body: Uint8Array): void {
+  try {
+    nc.publish(ackSubject, body);
+  } catch {
+    /* redelivered after ack_wait */
+  }
+}
+
+/** A message's ack subject: nats.js 2.x keeps it on the JsMsg as `reply` without declaring it there. */
+function ackSubjectOf(m: JsMsg): string {
+  const reply = (m as JsMsg & { readonly reply?: unknown }).reply;
+  if (typeof reply !== 'string' || reply === '') throw new Error(`JetStream message ${m.seq} on ${m.subject} has no ack subject`);
+  return reply;
+}
+
 interface Delivery {
-  readonly m: JsMsg;
+  readonly ackSubject: string;
   done: boolean;
 }
 
@@ -255,18 +283,20 @@ interface Delivery {
 class CumulativeAcks {
   private queue: Delivery[] = [];
   private head = 0;
-  private newest: JsMsg | undefined;
+  private newest: string | undefined;
   private scheduled = false;
 
+  constructor(private readonly nc: NatsConnection) {}
+
   track(m: JsMsg): Delivery {
-    const d = { m, done: false };
+    const d = { ackSubject: ackSubjectOf(m), done: false };
     this.queue.push(d);
     return d;
   }
 
   settle(d: Delivery): void {
     d.done = true;
-    while (this.head < this.queue.length && this.queue[this.head].done) this.newest = this.queue[this.head++].m;
+    while (this.head < this.queue.length && this.queue[this.head].done) this.newest = this.queue[this.head++].ackSubject;
     if (this.head > 4_096 && this.head * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.head);
       this.head = 0;
@@ -279,9 +309,14 @@ class CumulativeAcks {
 
   flush(): void {
     this.scheduled = false;
-    this.newest?.ack();
+    if (this.newest) settleBySubject(this.nc, this.newest, ACK_BODY);
     this.newest = undefined;
   }
+}
+
+/** Decodes a message's bytes again; outside the subscription's methods, so the closure holds the bytes and not the message. */
+function rereader(data: Uint8Array, where: string): () => ReturnType<typeof decodeEnvelopes> {
+  return () => decodeEnvelopes(data, where);
 }
 
 /** In-flight handlers above which a subscription is taken as unbounded (consumed by callback). */
@@ -355,17 +390,28 @@ class NatsSubscription implements Subscription {
     await Promise.all(this.inFlight);
   }
 
-  private async handle(m: JsMsg): Promise<void> {
-    const delivery = this.acks?.track(m);
-    const { done, inPlace, single } = this.deliver(m);
-    // The outputs of this message form their own packs, so a redelivery re-packs them alike.
-    this.bus.cut();
-    await done;
-    if (delivery) this.acks?.settle(delivery);
-    else if (inPlace) {
-      if (single) m.term();
-      else m.ack();
+  /** Not async: only the ack subject of `m` stays reachable while its handling waits (settleBySubject). */
+  private handle(m: JsMsg): Promise<void> {
+    try {
+      const delivery = this.acks?.track(m);
+      const { done, inPlace, single } = this.deliver(m);
+      // The outputs of this message form their own packs, so a redelivery re-packs them alike.
+      this.bus.cut();
+      if (delivery) return this.settleCumulative(done, delivery);
+      return inPlace ? this.settleInPlace(done, ackSubjectOf(m), single ? TERM_BODY : ACK_BODY) : done.then(() => undefined);
+    } catch (err) {
+      return Promise.reject(err);
     }
+  }
+
+  private async settleCumulative(done: Promise<unknown>, delivery: Delivery): Promise<void> {
+    await done;
+    this.acks?.settle(delivery);
+  }
+
+  private async settleInPlace(done: Promise<unknown>, ackSubject: string, body: Uint8Array): Promise<void> {
+    await done;
+    settleBySubject(this.bus.nc, ackSubject, body);
   }
 
   /** Not async: nothing decoded here stays reachable while `done` waits (for a checkpoint, say). */
@@ -377,7 +423,7 @@ class NatsSubscription implements Subscription {
     // A nak cannot redeliver one message of an ack-all consumer (a later cumulative ack would cover
     // it), nor one element of a packed message: there, retriable failures are retried in place.
     const done = inPlace
-      ? deliverInPlace({ subject: m.subject, seq: m.seq, redeliveries, elements, reread: () => decodeEnvelopes(m.data, where) } satisfies WireMessage, this.handler, this.deadLetter)
+      ? deliverInPlace({ subject: m.subject, seq: m.seq, redeliveries, elements, reread: rereader(m.data, where) } satisfies WireMessage, this.handler, this.deadLetter)
       : this.handleExplicit(m, elements[0].envelope as Envelope, redeliveries);
     return { done, inPlace, single: elements.length === 1 };
   }
