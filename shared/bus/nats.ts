@@ -241,8 +241,9 @@ export class NatsBus implements Bus {
   }
 }
 
-/** What JsMsg.ack() and term() send to a message's ack subject. */
+/** What JsMsg.ack(), nak() and term() send to a message's ack subject. */
 const ACK_BODY = Uint8Array.of(0x2b, 0x41, 0x43, 0x4b);
+const NAK_BODY = Uint8Array.of(0x2d, 0x4e, 0x41, 0x4b);
 const TERM_BODY = Uint8Array.of(0x2b, 0x54, 0x45, 0x52, 0x4d);
 
 /**
@@ -311,6 +312,44 @@ class CumulativeAcks {
     this.scheduled = false;
     if (this.newest) settleBySubject(this.nc, this.newest, ACK_BODY);
     this.newest = undefined;
+  }
+}
+
+/** A message of an explicit-ack consumer, settled on the broker by its ack subject (settleBySubject). */
+class BrokerSettled implements BusMessage {
+  readonly index = 0;
+  private done = false;
+
+  constructor(
+    private readonly nc: NatsConnection,
+    private readonly ackSubject: string,
+    readonly subject: string,
+    readonly seq: number,
+    readonly envelope: Envelope,
+    readonly redeliveries: number,
+  ) {}
+
+  ack(): void {
+    this.settle(ACK_BODY);
+  }
+
+  nak(delayMs?: number): void {
+    this.settle(delayMs ? new TextEncoder().encode(`-NAK ${JSON.stringify({ delay: delayMs * 1_000_000 })}`) : NAK_BODY);
+  }
+
+  /** The reason travels in the dead letter: nats-server 2.9 ignores a "+TERM <reason>" ack body. */
+  term(): void {
+    this.settle(TERM_BODY);
+  }
+
+  get settled(): boolean {
+    return this.done;
+  }
+
+  private settle(body: Uint8Array): void {
+    if (this.done) throw new Error(`message ${this.seq} on ${this.subject} settled twice`);
+    this.done = true;
+    settleBySubject(this.nc, this.ackSubject, body);
   }
 }
 
@@ -432,27 +471,7 @@ class NatsSubscription implements Subscription {
 
   /** One envelope on an explicit-ack consumer: settled on the broker, so a nak is a real redelivery. */
   private async handleExplicit(m: JsMsg, envelope: Envelope, redeliveries: number): Promise<void> {
-    let settled = false;
-    const once = (fn: () => void) => {
-      if (settled) throw new Error(`message ${m.seq} on ${m.subject} settled twice`);
-      settled = true;
-      fn();
-    };
-    const msg: BusMessage = {
-      subject: m.subject,
-      envelope,
-      redeliveries,
-      seq: m.seq,
-      index: 0,
-      get settled() {
-        return settled;
-      },
-      ack: () => once(() => m.ack()),
-      nak: (delayMs?: number) => once(() => m.nak(delayMs)),
-      // The reason travels in the dead letter: nats-server 2.9 ignores a "+TERM <reason>" ack body.
-      term: () => once(() => m.term()),
-    };
-    await runHandler(this.handler, msg, this.deadLetter);
+    await runHandler(this.handler, new BrokerSettled(this.bus.nc, ackSubjectOf(m), m.subject, m.seq, envelope, redeliveries), this.deadLetter);
   }
 
   async close(): Promise<void> {
