@@ -130,17 +130,17 @@ export type CapturedPartsByHash = Readonly<Record<string, CapturedParts>>;
 /** Longest the event loop is held by one slice of serialisation. */
 export const SERIALISE_SLICE_MS = 2;
 
-/** The parts as Redis stores them (field -> JSON text), serialised SERIALISE_SLICE_MS at a time. */
-export async function serialiseParts(byHash: CapturedPartsByHash): Promise<StatePartsByHash> {
+/** The parts as Redis stores them (field -> JSON text), serialised SERIALISE_SLICE_MS at a time. `clockMs`: for tests. */
+export async function serialiseParts(byHash: CapturedPartsByHash, clockMs: () => number = () => performance.now()): Promise<StatePartsByHash> {
   const out: Record<string, StateParts> = {};
-  let sliceEnd = performance.now() + SERIALISE_SLICE_MS;
+  let sliceEnd = clockMs() + SERIALISE_SLICE_MS;
   for (const [hash, { reset, set, del }] of Object.entries(byHash)) {
     const text: [string, string][] = [];
     for (const [field, value] of set) {
       text.push([field, JSON.stringify(value)]);
-      if (performance.now() >= sliceEnd) {
+      if (clockMs() >= sliceEnd) {
         await new Promise(setImmediate);
-        sliceEnd = performance.now() + SERIALISE_SLICE_MS;
+        sliceEnd = clockMs() + SERIALISE_SLICE_MS;
       }
     }
     out[hash] = { reset, set: text, del };
