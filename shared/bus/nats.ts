@@ -8,7 +8,7 @@
  * message; an ack-all consumer (the market fan-outs) is acked cumulatively: messages settle locally in
  * delivery order and one ack of the newest settled message covers every earlier one.
  */
-import { AckPolicy, DeliverPolicy, connect, headers as natsHeaders, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg, type NatsConnection } from 'nats';
+import { AckPolicy, DeliverPolicy, ErrorCode, NatsError, connect, headers as natsHeaders, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg, type NatsConnection } from 'nats';
 import type { Envelope } from '../domain/envelope.ts';
 import { AlgoplanesError, ConfigError, TransientError, errorMessage } from '../util/errors.ts';
 import { decodeEnvelopes, encodeEnvelope, packable } from './codec.ts';
@@ -245,21 +245,23 @@ export class NatsBus implements Bus {
 const ACK_BODY = Uint8Array.of(0x2b, 0x41, 0x43, 0x4b);
 const NAK_BODY = Uint8Array.of(0x2d, 0x4e, 0x41, 0x4b);
 const TERM_BODY = Uint8Array.of(0x2b, 0x54, 0x45, 0x52, 0x4d);
+/** For a nak with a redelivery delay, whose body carries it (in nanoseconds, as nats.js writes it). */
+const NAK_ENCODER = new TextEncoder();
 
 /**
  * Settles a delivery by its ack subject alone, so that nothing else of the message is kept while
  * its checkpoint is awaited. Keeping the JsMsg (its parsed headers and info) of every wire message
  * of a checkpoint interval made them a fifth of the order worker's objects from a 4 s window still
- * alive at its end (V8's sampling heap profiler), work for every young-generation GC; without them, 10k tick-to-fill p99 had a median of 6.7 against 8.4 ms over seven
- * interleaved pairs of runs, and the strategy worker used 18 instead of 20 ms of CPU per 1,000
- * ticks. An ack that cannot be sent (the connection is gone) only means a redelivery, which
- * consumers dedup.
+ * alive at its end (V8's sampling heap profiler), work for every young-generation GC; without
+ * them, 10k tick-to-fill p99 had a median of 6.7 against 8.4 ms over seven interleaved pairs of
+ * runs, and the strategy worker used 18 instead of 20 ms of CPU per 1,000 ticks.
  */
 function settleBySubject(nc: NatsConnection, ackSubject: string, body: Uint8Array): void {
   try {
     nc.publish(ackSubject, body);
-  } catch {
-    /* redelivered after ack_wait */
+  } catch (err) {
+    // A connection closed or past draining sends nothing more: the message is redelivered after ack_wait, and consumers dedup.
+    if (!(err instanceof NatsError) || (err.code !== ErrorCode.ConnectionClosed && err.code !== ErrorCode.ConnectionDraining)) throw err;
   }
 }
 
@@ -334,7 +336,7 @@ class BrokerSettled implements BusMessage {
   }
 
   nak(delayMs?: number): void {
-    this.settle(delayMs ? new TextEncoder().encode(`-NAK ${JSON.stringify({ delay: delayMs * 1_000_000 })}`) : NAK_BODY);
+    this.settle(delayMs ? NAK_ENCODER.encode(`-NAK ${JSON.stringify({ delay: delayMs * 1_000_000 })}`) : NAK_BODY);
   }
 
   /** The reason travels in the dead letter: nats-server 2.9 ignores a "+TERM <reason>" ack body. */

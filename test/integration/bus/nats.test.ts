@@ -168,6 +168,33 @@ describe('NATS JetStream bus', () => {
     await bus.jsm.streams.purge('MARKET', { filter: 'md.events.ACKALL' });
   });
 
+  it('leaves a message whose connection closed before its ack to be redelivered, without an error', async () => {
+    // MARKET/order-worker: ack-all, ack_wait 5 s (local/nats/consumers).
+    const closing = await NatsBus.connect({ url: server.url, name: 'bus-test-closing' });
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((r) => (release = r));
+    const first: number[] = [];
+    await closing.subscribe('md.events.>', (m: BusMessage) => {
+      first.push((m.envelope.data as { n: number }).n);
+      return held;
+    }, { durable: 'order-worker', maxInFlight: 10_000 });
+    await bus.publishBatch([{ subject: subjects.marketEvents('CLOSING'), envelope: env(41) }], { fireAndForget: true });
+    await until(() => (first.length > 0 ? true : undefined), 'first delivery');
+    await closing.nc.close();
+    // The checkpoint the handler waited for completes after the connection is gone: its ack cannot be sent, and must not throw.
+    release();
+    await new Promise((r) => setTimeout(r, 50));
+    expect((await bus.jsm.consumers.info('MARKET', 'order-worker')).num_ack_pending).toBe(1);
+    const again: { n: number; redeliveries: number }[] = [];
+    const sub = await bus.subscribe('md.events.>', (m: BusMessage) => void again.push({ n: (m.envelope.data as { n: number }).n, redeliveries: m.redeliveries }), { durable: 'order-worker', maxInFlight: 10_000 });
+    await until(() => (again.length > 0 ? true : undefined), 'redelivery after ack_wait', 15_000);
+    await until(async () => ((await bus.jsm.consumers.info('MARKET', 'order-worker')).num_ack_pending === 0 ? true : undefined), 'ack of the redelivery');
+    await sub.close();
+    expect(first).toEqual([41]);
+    expect(again).toEqual([{ n: 41, redeliveries: 1 }]);
+    await bus.jsm.streams.purge('MARKET', { filter: 'md.events.CLOSING' });
+  });
+
   it('publishes the hot market stream fire-and-forget in batches, and RECORD sources it', async () => {
     const n = 20_000;
     const batch = 1_000;
