@@ -25,14 +25,14 @@ export function packable(env: Envelope): PackableEnvelope {
 
 const quote = JSON.stringify;
 
-/** The JSON of one envelope, without the fields it shares with `previous` (no `previous`: all of them, in makeEnvelope's order). */
-function elementJson(e: PackableEnvelope, previous: PackableEnvelope | undefined): string {
+/** The JSON of one envelope up to its data (the fields it shares with `previous` left out; no `previous`: all of them, in makeEnvelope's order). */
+function elementHead(e: PackableEnvelope, previous: PackableEnvelope | undefined): string {
   let json = `{"id":${quote(e.id)}`;
   if (previous?.timestamp !== e.timestamp) json += `,"timestamp":${quote(e.timestamp)}`;
   if (previous?.producer_service !== e.producer_service) json += `,"producer_service":${quote(e.producer_service)}`;
   json += `,"trace_id":${quote(e.trace_id)}`;
   if (previous?.schema !== e.schema) json += `,"schema":${quote(e.schema)}`;
-  return e.dataJson === undefined ? `${json}}` : `${json},"data":${e.dataJson}}`;
+  return e.dataJson === undefined ? json : `${json},"data":`;
 }
 
 /** Characters a packable envelope adds to a pack, about: for cutting packs by size. */
@@ -48,28 +48,37 @@ export function packedSize(e: PackableEnvelope): number {
  * readable by consumers that know nothing of packing.
  */
 export function packEnvelopes(envelopes: readonly PackableEnvelope[]): Uint8Array {
-  if (envelopes.length === 1) return encoder.encode(elementJson(envelopes[0], undefined));
-  const parts = new Array<string>(envelopes.length);
-  let chars = 0;
+  if (envelopes.length === 1) {
+    const e = envelopes[0];
+    return encoder.encode(e.dataJson === undefined ? `${elementHead(e, undefined)}}` : `${elementHead(e, undefined)}${e.dataJson}}`);
+  }
+  // Each element's head and data are written straight into one buffer of the exact size: joining
+  // them into one string per element first copied every element once more, and a buffer sized for
+  // the worst case (3 bytes a character) was never small enough to come from Node's buffer pool.
+  const heads = new Array<string>(envelopes.length);
+  let bytes = PACK_OPEN.length + PACK_CLOSE.length + envelopes.length * 2 - 1;
   for (let i = 0; i < envelopes.length; i++) {
-    parts[i] = elementJson(envelopes[i], i === 0 ? undefined : envelopes[i - 1]);
-    chars += parts[i].length + 1;
+    heads[i] = elementHead(envelopes[i], i === 0 ? undefined : envelopes[i - 1]);
+    const data = envelopes[i].dataJson;
+    bytes += Buffer.byteLength(heads[i]) + (data === undefined ? 0 : Buffer.byteLength(data));
   }
-  // Encoded element by element into one buffer (3 bytes per UTF-16 unit at most): joining them first
-  // and encoding the joined text copied the whole pack twice more, a visible share of the workers' GC.
-  const out = Buffer.allocUnsafe(PACK_OPEN.length + chars * 3 + PACK_CLOSE.length);
+  const out = Buffer.allocUnsafe(bytes);
   let at = out.write(PACK_OPEN, 0, 'latin1');
-  for (let i = 0; i < parts.length; i++) {
+  for (let i = 0; i < envelopes.length; i++) {
     if (i > 0) out[at++] = COMMA;
-    at += out.write(parts[i], at, 'utf8');
+    at += out.write(heads[i], at, 'utf8');
+    const data = envelopes[i].dataJson;
+    if (data !== undefined) at += out.write(data, at, 'utf8');
+    out[at++] = CLOSE_BRACE;
   }
-  at += out.write(PACK_CLOSE, at, 'latin1');
-  return out.subarray(0, at);
+  out.write(PACK_CLOSE, at, 'latin1');
+  return out;
 }
 
 const PACK_OPEN = '{"pack":[';
 const PACK_CLOSE = ']}';
 const COMMA = 0x2c;
+const CLOSE_BRACE = 0x7d;
 
 /**
  * The elements of a packed message's JSON, each a whole envelope again (a shared field is taken from
