@@ -48,22 +48,19 @@ export function packedSize(e: PackableEnvelope): number {
  * readable by consumers that know nothing of packing.
  */
 export function packEnvelopes(envelopes: readonly PackableEnvelope[]): Uint8Array {
-  if (envelopes.length === 1) {
-    const e = envelopes[0];
-    return encoder.encode(e.dataJson === undefined ? `${elementHead(e, undefined)}}` : `${elementHead(e, undefined)}${e.dataJson}}`);
-  }
+  const packed = envelopes.length > 1;
   // Each element's head and data are written straight into one buffer of the exact size: joining
   // them into one string per element first copied every element once more, and a buffer sized for
   // the worst case (3 bytes a character) was never small enough to come from Node's buffer pool.
   const heads = new Array<string>(envelopes.length);
-  let bytes = PACK_OPEN.length + PACK_CLOSE.length + envelopes.length * 2 - 1;
+  let bytes = packed ? PACK_OPEN.length + PACK_CLOSE.length + envelopes.length - 1 : 0;
   for (let i = 0; i < envelopes.length; i++) {
     heads[i] = elementHead(envelopes[i], i === 0 ? undefined : envelopes[i - 1]);
     const data = envelopes[i].dataJson;
-    bytes += Buffer.byteLength(heads[i]) + (data === undefined ? 0 : Buffer.byteLength(data));
+    bytes += Buffer.byteLength(heads[i]) + (data === undefined ? 0 : Buffer.byteLength(data)) + 1;
   }
   const out = Buffer.allocUnsafe(bytes);
-  let at = out.write(PACK_OPEN, 0, 'latin1');
+  let at = packed ? out.write(PACK_OPEN, 0, 'latin1') : 0;
   for (let i = 0; i < envelopes.length; i++) {
     if (i > 0) out[at++] = COMMA;
     at += out.write(heads[i], at, 'utf8');
@@ -71,7 +68,7 @@ export function packEnvelopes(envelopes: readonly PackableEnvelope[]): Uint8Arra
     if (data !== undefined) at += out.write(data, at, 'utf8');
     out[at++] = CLOSE_BRACE;
   }
-  out.write(PACK_CLOSE, at, 'latin1');
+  if (packed) out.write(PACK_CLOSE, at, 'latin1');
   return out;
 }
 
