@@ -2,7 +2,7 @@
  * `npm run bench`: prints every figure and writes them all to bench/results/latest.json.
  * Sections: backtest throughput (bars/s, quotes/s, memory); tick-to-fill latency over loopback NATS
  * through the three worker processes; Lambda bundle sizes and cold init. `npm run bench -- backtest`
- * runs one section.
+ * runs one section. Every run first probes the machine (machine.ts), whatever the sections.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { runBacktestBench } from './backtest.ts';
 import { runBundleBench } from './bundles.ts';
 import { runLatencyBench } from './latency.ts';
+import { probeMachine } from './machine.ts';
 
 type Section = (log: (line: string) => void) => Promise<Record<string, unknown>>;
 
@@ -57,10 +58,14 @@ async function main(): Promise<void> {
   const file = join(dir, 'latest.json');
   // Running some sections updates them and keeps the others' last figures.
   const previous: Record<string, unknown> = wanted.length && existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
+  const probe = await probeMachine();
+  process.stdout.write(
+    `== machine\n  bar JSON round trip ${probe.barJsonRoundTripUs} µs; loopback wake-up round trip p50 ${probe.wakeRoundTripUs.p50} µs, p99 ${probe.wakeRoundTripUs.p99} µs (write call p50 ${probe.loopbackWriteUs.p50} µs)\n`,
+  );
   const results: Record<string, unknown> = {
     ...previous,
     generatedAt: new Date().toISOString(),
-    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGB: Math.round(totalmem() / 2 ** 30), node: process.version },
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGB: Math.round(totalmem() / 2 ** 30), node: process.version, ...probe },
   };
   for (const name of names) {
     process.stdout.write(`\n== ${name}\n`);
