@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { runBacktest } from '../shared/backtest/index.ts';
 import type { BacktestInput } from '../shared/backtest/index.ts';
+import { stealWatch } from './harness.ts';
 
 const CACHE_DIR = join(import.meta.dirname, '.cache');
 
@@ -69,6 +70,8 @@ export interface ThroughputFigures {
   /** Largest live heap (sampled after forced GCs during a separate, untimed run): flat memory means it does not grow with the data. */
   peakLiveHeapMB: number;
   peakRssMB: number;
+  /** CPU the hypervisor gave elsewhere during the timed runs, ms per second over both cores (harness.ts stealWatch). */
+  stolenMsPerSecond: number;
 }
 
 /** Runs again, untimed, forcing a GC at each progress report (every read of the file) to see the live set (needs --expose-gc, as `npm run bench` passes). */
@@ -114,7 +117,9 @@ async function measure(label: string, input: BacktestInput): Promise<ThroughputF
   const warmUp = await runBacktest(input, { keepFills: false });
   const warmWall = (performance.now() - warm0) / 1000;
   const runs = [];
+  const steal = stealWatch();
   for (let i = 0; i < RUNS; i++) runs.push(await timedRun(input));
+  const stolenMsPerSecond = steal();
   runs.sort((a, b) => a.result.report.engine.seconds - b.result.report.engine.seconds);
   const { result, peakHeap } = runs[Math.floor(RUNS / 2)];
   // The whole run's median on its own: the run with the median engine loop need not have the median wall time.
@@ -138,6 +143,7 @@ async function measure(label: string, input: BacktestInput): Promise<ThroughputF
     peakHeapMB: round(peakHeap / 2 ** 20, 1),
     peakLiveHeapMB: round(liveHeap / 2 ** 20, 1),
     peakRssMB: round(Math.max(...runs.map((r) => r.peakRss)) / 2 ** 20, 1),
+    stolenMsPerSecond,
   };
 }
 
@@ -155,7 +161,7 @@ export async function runBacktestBench(log: (line: string) => void): Promise<Rec
 
   const sma = (dataPath: string): BacktestInput => ({ dataPath, strategy: 'sma-cross', params: { fast: 10, slow: 30 }, symbol: 'BTC-PERP' });
   const bars = await measure('btc-perp 1m bars x23 (sma-cross 10/30)', sma(bars1m));
-  log(`bars: ${fmt(bars.engineEventsPerSecond)} bars/s engine loop (median of ${RUNS}), ${fmt(bars.wallEventsPerSecond)} bars/s incl. CSV parsing, peak heap ${bars.peakHeapMB} MB`);
+  log(`bars: ${fmt(bars.engineEventsPerSecond)} bars/s engine loop (median of ${RUNS}), ${fmt(bars.wallEventsPerSecond)} bars/s incl. CSV parsing, peak heap ${bars.peakHeapMB} MB (stolen ${bars.stolenMsPerSecond} ms/s)`);
   log(`bars, first pass in a fresh process: ${fmt(bars.warmUpEngineEventsPerSecond)} bars/s engine loop, ${fmt(bars.warmUpWallEventsPerSecond)} bars/s incl. CSV parsing`);
   const bars2 = await measure('btc-perp 1m bars x46 (sma-cross 10/30)', sma(bars2m));
   log(`bars (2x data): ${fmt(bars2.engineEventsPerSecond)} bars/s engine loop; peak live heap ${bars2.peakLiveHeapMB} MB vs ${bars.peakLiveHeapMB} MB for 1x (peak RSS ${bars2.peakRssMB} vs ${bars.peakRssMB} MB)`);

@@ -12,7 +12,7 @@ import type { NatsBus } from '../shared/bus/index.ts';
 import type { Envelope } from '../shared/domain/envelope.ts';
 import { syntheticBars } from '../shared/workers/replay.ts';
 import { WORKER_NODE_FLAGS } from '../shared/workers/spawn.ts';
-import { cpuSeconds, newHistogram, now, pace, percentilesMs, perKTicks, recordMs, serverPid, spawnReady, stopAll } from './harness.ts';
+import { cpuSeconds, newHistogram, now, pace, percentilesMs, perKTicks, recordMs, serverPid, spawnReady, stealWatch, stopAll } from './harness.ts';
 
 const STAGES = 3;
 const subject = (i: number) => `bench.floor.${i}`;
@@ -70,10 +70,12 @@ export async function measureTransportFloor(bus: NatsBus, natsUrl: string, phase
       histogram = newHistogram();
       await pace(rate, rate * warmupSeconds, publishTicks);
       const cpu0 = cpu.now();
+      const steal = stealWatch();
       await pace(rate, total, publishTicks);
       await bus.nc.flush();
+      const stolenMsPerSecond = steal();
       await new Promise((r) => setTimeout(r, 200));
-      results[name] = { ticksPerSecond: rate, ticks: total, received: histogram.totalCount, ...percentilesMs(histogram), cpuMsPer1kTicks: cpu.since(cpu0, total) };
+      results[name] = { ticksPerSecond: rate, ticks: total, received: histogram.totalCount, ...percentilesMs(histogram), cpuMsPer1kTicks: cpu.since(cpu0, total), stolenMsPerSecond };
     }
     sub.unsubscribe();
     const work = spinUsPerTick > 0 ? `, each busy ${spinUsPerTick} µs per tick before forwarding` : '';

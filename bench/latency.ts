@@ -33,7 +33,7 @@ import { US_PER_SECOND } from '../shared/domain/time.ts';
 import { startNatsServer } from '../test/helpers/nats-server.ts';
 import { startRedisServer } from '../test/helpers/redis-server.ts';
 import { measureTransportFloor, type FloorPhase } from './floor.ts';
-import { cpuSeconds, newHistogram, now, pace, percentilesMs, perKTicks, recordMs, serverPid, spawnReady, stopAll, writeCalls } from './harness.ts';
+import { cpuSeconds, newHistogram, now, pace, percentilesMs, perKTicks, recordMs, serverPid, spawnReady, stealWatch, stopAll, writeCalls } from './harness.ts';
 
 const SYMBOL = 'BENCH-USD';
 const PROBE_SECONDS = 5;
@@ -246,8 +246,10 @@ export async function runLatencyBench(): Promise<Record<string, unknown>> {
       await pace(rate, warmup, publishTicks);
       const cpu0 = cpu.now();
       const writes0 = writes.now();
+      const steal = stealWatch();
       await pace(rate, total, publishTicks);
       await bus.flush();
+      const stolenMsPerSecond = steal();
       const lastTick = Date.now();
       const backlog = await drained(60_000);
       const drainMs = Date.now() - lastTick;
@@ -270,6 +272,7 @@ export async function runLatencyBench(): Promise<Record<string, unknown>> {
         }),
         cpuMsPer1kTicks,
         writeCallsPer1kTicks,
+        stolenMsPerSecond,
       };
     };
 

@@ -11,6 +11,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
+import { stealWatch } from './harness.ts';
 
 const ROUND_TRIPS = 2_000;
 const WARMUP_ROUND_TRIPS = 200;
@@ -31,6 +32,8 @@ export interface MachineProbe {
   wakeRoundTripUs: { p50: number; p99: number };
   /** The write call alone, sender side, in microseconds. */
   loopbackWriteUs: { p50: number; p99: number };
+  /** CPU the hypervisor gave elsewhere during the probe, ms per second over both cores (harness.ts stealWatch). */
+  stolenMsPerSecond: number;
 }
 
 function quantile(sorted: readonly number[], q: number): number {
@@ -76,6 +79,7 @@ async function wakeRoundTrips(socket: Socket): Promise<{ rtt: number[]; write: n
 
 export async function probeMachine(): Promise<MachineProbe> {
   const peer = spawn(process.execPath, ['-e', ECHO_PEER], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  const steal = stealWatch();
   try {
     const [line] = (await once(peer.stdout!, 'data')) as [Buffer];
     const socket = connect(Number(line.toString().trim()), '127.0.0.1');
@@ -87,6 +91,7 @@ export async function probeMachine(): Promise<MachineProbe> {
       barJsonRoundTripUs: barJsonRoundTripUs(),
       wakeRoundTripUs: { p50: quantile(rtt, 0.5), p99: quantile(rtt, 0.99) },
       loopbackWriteUs: { p50: quantile(write, 0.5), p99: quantile(write, 0.99) },
+      stolenMsPerSecond: steal(),
     };
   } finally {
     peer.kill();

@@ -14,9 +14,12 @@ import { probeMachine } from './machine.ts';
 
 type Section = (log: (line: string) => void) => Promise<Record<string, unknown>>;
 
+/** What the hypervisor took while a phase ran: a reading to set beside its latency (harness.ts stealWatch). */
+const stolen = (ms: number | undefined): string => (ms === undefined || Number.isNaN(ms) ? '' : ` (stolen ${ms} ms/s)`);
+
 function logFloor(log: (line: string) => void, runs: unknown, what: string): void {
-  for (const p of Object.values(runs as Record<string, { ticksPerSecond?: number; p50_ms: number; p99_ms: number; p999_ms: number }>)) {
-    if (p && typeof p === 'object') log(`floor      ${p.ticksPerSecond} ticks/s, ${what}: p50 ${p.p50_ms} ms, p99 ${p.p99_ms} ms, p99.9 ${p.p999_ms} ms`);
+  for (const p of Object.values(runs as Record<string, { ticksPerSecond?: number; p50_ms: number; p99_ms: number; p999_ms: number; stolenMsPerSecond?: number }>)) {
+    if (p && typeof p === 'object') log(`floor      ${p.ticksPerSecond} ticks/s, ${what}: p50 ${p.p50_ms} ms, p99 ${p.p99_ms} ms, p99.9 ${p.p999_ms} ms${stolen(p.stolenMsPerSecond)}`);
   }
 }
 
@@ -24,8 +27,8 @@ const SECTIONS: Record<string, Section> = {
   backtest: runBacktestBench,
   latency: async (log) => {
     const figures = await runLatencyBench();
-    for (const [name, f] of Object.entries(figures as Record<string, { p50_ms?: number; p99_ms?: number; p999_ms?: number; ticksPerSecond?: number; messagesPerSecond?: number }>)) {
-      if (f && typeof f === 'object' && f.p50_ms !== undefined) log(`${name.padEnd(10)} ${f.ticksPerSecond} ticks/s: tick-to-fill p50 ${f.p50_ms} ms, p99 ${f.p99_ms} ms, p99.9 ${f.p999_ms} ms`);
+    for (const [name, f] of Object.entries(figures as Record<string, { p50_ms?: number; p99_ms?: number; p999_ms?: number; ticksPerSecond?: number; messagesPerSecond?: number; stolenMsPerSecond?: number }>)) {
+      if (f && typeof f === 'object' && f.p50_ms !== undefined) log(`${name.padEnd(10)} ${f.ticksPerSecond} ticks/s: tick-to-fill p50 ${f.p50_ms} ms, p99 ${f.p99_ms} ms, p99.9 ${f.p999_ms} ms${stolen(f.stolenMsPerSecond)}`);
       else if (name === 'sustained') {
         const t = (f as { atTarget: { ticksPerSecond: number; drainMs: number; cancelled: number; keepsUp: boolean } }).atTarget;
         log(`sustained  ${f.ticksPerSecond} ticks/s end to end through three workers`);
@@ -60,7 +63,7 @@ async function main(): Promise<void> {
   const previous: Record<string, unknown> = wanted.length && existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
   const probe = await probeMachine();
   process.stdout.write(
-    `== machine\n  bar JSON round trip ${probe.barJsonRoundTripUs} µs; loopback wake-up round trip p50 ${probe.wakeRoundTripUs.p50} µs, p99 ${probe.wakeRoundTripUs.p99} µs (write call p50 ${probe.loopbackWriteUs.p50} µs)\n`,
+    `== machine\n  bar JSON round trip ${probe.barJsonRoundTripUs} µs; loopback wake-up round trip p50 ${probe.wakeRoundTripUs.p50} µs, p99 ${probe.wakeRoundTripUs.p99} µs (write call p50 ${probe.loopbackWriteUs.p50} µs)${stolen(probe.stolenMsPerSecond)}\n`,
   );
   const results: Record<string, unknown> = {
     ...previous,
