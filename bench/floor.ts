@@ -12,7 +12,7 @@ import type { NatsBus } from '../shared/bus/index.ts';
 import type { Envelope } from '../shared/domain/envelope.ts';
 import { syntheticBars } from '../shared/workers/replay.ts';
 import { WORKER_NODE_FLAGS } from '../shared/workers/spawn.ts';
-import { cpuSeconds, newHistogram, now, pace, percentilesMs, perKTicks, recordMs, serverPid, spawnReady, stealWatch, stopAll } from './harness.ts';
+import { cpuSeconds, leastDisturbed, newHistogram, now, pace, percentilesMs, perKTicks, recordMs, serverPid, spawnReady, stealWatch, stopAll } from './harness.ts';
 
 const STAGES = 3;
 const subject = (i: number) => `bench.floor.${i}`;
@@ -63,7 +63,7 @@ export async function measureTransportFloor(bus: NatsBus, natsUrl: string, phase
     };
 
     const results: Record<string, unknown> = {};
-    for (const { name, rate, seconds, warmupSeconds } of phases) {
+    const measure = async ({ rate, seconds, warmupSeconds }: FloorPhase) => {
       const total = rate * seconds;
       sent = new Float64Array(total).fill(NaN);
       firstMeasured = seq + rate * warmupSeconds;
@@ -73,10 +73,11 @@ export async function measureTransportFloor(bus: NatsBus, natsUrl: string, phase
       const steal = stealWatch();
       await pace(rate, total, publishTicks);
       await bus.nc.flush();
-      const stolenMsPerSecond = steal();
       await new Promise((r) => setTimeout(r, 200));
-      results[name] = { ticksPerSecond: rate, ticks: total, received: histogram.totalCount, ...percentilesMs(histogram), cpuMsPer1kTicks: cpu.since(cpu0, total), stolenMsPerSecond };
-    }
+      const stolenMsPerSecond = steal();
+      return { ticksPerSecond: rate, ticks: total, received: histogram.totalCount, ...percentilesMs(histogram), cpuMsPer1kTicks: cpu.since(cpu0, total), stolenMsPerSecond };
+    };
+    for (const phase of phases) results[phase.name] = await leastDisturbed(() => measure(phase));
     sub.unsubscribe();
     const work = spinUsPerTick > 0 ? `, each busy ${spinUsPerTick} µs per tick before forwarding` : '';
     return { setup: `load generator -> ${STAGES} relay processes forwarding bytes over core NATS${work} -> load generator (${STAGES + 1} nats-server crossings), same packed bars and pacing as tick-to-fill`, ...results };

@@ -10,16 +10,31 @@ import { join } from 'node:path';
 import { runBacktestBench } from './backtest.ts';
 import { runBundleBench } from './bundles.ts';
 import { runLatencyBench } from './latency.ts';
+import { describeSteal } from './harness.ts';
 import { probeMachine } from './machine.ts';
+
+interface Probe {
+  readonly ticksPerSecond: number;
+  readonly drainMs: number;
+  readonly cancelled: number;
+  readonly keepsUp: boolean;
+  readonly stolenMsPerSecond: number;
+  readonly disturbed?: readonly Pick<Probe, 'drainMs' | 'stolenMsPerSecond'>[];
+}
 
 type Section = (log: (line: string) => void) => Promise<Record<string, unknown>>;
 
-/** What the hypervisor took while a phase ran: a reading to set beside its latency (harness.ts stealWatch). */
-const stolen = (ms: number | undefined): string => (ms === undefined || Number.isNaN(ms) ? '' : ` (stolen ${ms} ms/s)`);
+interface Stolen {
+  readonly stolenMsPerSecond?: number;
+  readonly p99_ms?: number;
+  readonly disturbed?: readonly Stolen[];
+}
+
+const stolen = (f: Stolen): string => describeSteal(f, (d) => `p99 ${d.p99_ms} ms`);
 
 function logFloor(log: (line: string) => void, runs: unknown, what: string): void {
-  for (const p of Object.values(runs as Record<string, { ticksPerSecond?: number; p50_ms: number; p99_ms: number; p999_ms: number; stolenMsPerSecond?: number }>)) {
-    if (p && typeof p === 'object') log(`floor      ${p.ticksPerSecond} ticks/s, ${what}: p50 ${p.p50_ms} ms, p99 ${p.p99_ms} ms, p99.9 ${p.p999_ms} ms${stolen(p.stolenMsPerSecond)}`);
+  for (const p of Object.values(runs as Record<string, Stolen & { ticksPerSecond?: number; p50_ms: number; p999_ms: number }>)) {
+    if (p && typeof p === 'object') log(`floor      ${p.ticksPerSecond} ticks/s, ${what}: p50 ${p.p50_ms} ms, p99 ${p.p99_ms} ms, p99.9 ${p.p999_ms} ms${stolen(p)}`);
   }
 }
 
@@ -27,12 +42,12 @@ const SECTIONS: Record<string, Section> = {
   backtest: runBacktestBench,
   latency: async (log) => {
     const figures = await runLatencyBench();
-    for (const [name, f] of Object.entries(figures as Record<string, { p50_ms?: number; p99_ms?: number; p999_ms?: number; ticksPerSecond?: number; messagesPerSecond?: number; stolenMsPerSecond?: number }>)) {
-      if (f && typeof f === 'object' && f.p50_ms !== undefined) log(`${name.padEnd(10)} ${f.ticksPerSecond} ticks/s: tick-to-fill p50 ${f.p50_ms} ms, p99 ${f.p99_ms} ms, p99.9 ${f.p999_ms} ms${stolen(f.stolenMsPerSecond)}`);
+    for (const [name, f] of Object.entries(figures as Record<string, Stolen & { p50_ms?: number; p999_ms?: number; ticksPerSecond?: number; messagesPerSecond?: number }>)) {
+      if (f && typeof f === 'object' && f.p50_ms !== undefined) log(`${name.padEnd(10)} ${f.ticksPerSecond} ticks/s: tick-to-fill p50 ${f.p50_ms} ms, p99 ${f.p99_ms} ms, p99.9 ${f.p999_ms} ms${stolen(f)}`);
       else if (name === 'sustained') {
-        const t = (f as { atTarget: { ticksPerSecond: number; drainMs: number; cancelled: number; keepsUp: boolean } }).atTarget;
+        const t = (f as { atTarget: Probe }).atTarget;
         log(`sustained  ${f.ticksPerSecond} ticks/s end to end through three workers`);
-        log(`target     ${t.ticksPerSecond} ticks/s: ${t.keepsUp ? 'keeps up' : 'falls behind'} (drained in ${t.drainMs} ms, ${t.cancelled} orders cancelled as late)`);
+        log(`target     ${t.ticksPerSecond} ticks/s: ${t.keepsUp ? 'keeps up' : 'falls behind'} (drained in ${t.drainMs} ms, ${t.cancelled} orders cancelled as late)${describeSteal(t, (d) => `drained in ${d.drainMs} ms`)}`);
       }
       else if (name === 'transportFloor') logFloor(log, f, 'three relays forwarding bytes, no planes');
       else if (name === 'floorWithWork') for (const [spin, runs] of Object.entries(f)) logFloor(log, runs, `relays busy ${spin.replace(/\D+/g, '')} µs per tick`);
@@ -63,7 +78,7 @@ async function main(): Promise<void> {
   const previous: Record<string, unknown> = wanted.length && existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
   const probe = await probeMachine();
   process.stdout.write(
-    `== machine\n  bar JSON round trip ${probe.barJsonRoundTripUs} µs; loopback wake-up round trip p50 ${probe.wakeRoundTripUs.p50} µs, p99 ${probe.wakeRoundTripUs.p99} µs (write call p50 ${probe.loopbackWriteUs.p50} µs)${stolen(probe.stolenMsPerSecond)}\n`,
+    `== machine\n  bar JSON round trip ${probe.barJsonRoundTripUs} µs; loopback wake-up round trip p50 ${probe.wakeRoundTripUs.p50} µs, p99 ${probe.wakeRoundTripUs.p99} µs (write call p50 ${probe.loopbackWriteUs.p50} µs)${stolen(probe)}\n`,
   );
   const results: Record<string, unknown> = {
     ...previous,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { cpus } from 'node:os';
-import { stealWatch, stolenSeconds } from '../../../bench/harness.ts';
+import { DISTURBED_STEAL_MS_PER_S, REMEASURES, describeSteal, leastDisturbed, stealWatch, stolenSeconds } from '../../../bench/harness.ts';
 
 describe('stolen time', () => {
   it('reads the steal column of /proc/stat, in seconds', () => {
@@ -16,5 +16,39 @@ describe('stolen time', () => {
     const ms = steal();
     expect(ms).toBeGreaterThanOrEqual(0);
     expect(ms).toBeLessThanOrEqual(1_000 * cpus().length);
+  });
+});
+
+describe('leastDisturbed', () => {
+  const runs = (...stolen: number[]) => {
+    let i = 0;
+    return async () => ({ run: i, stolenMsPerSecond: stolen[i++] });
+  };
+
+  it('keeps a quiet first run and measures nothing again', async () => {
+    expect(await leastDisturbed(runs(5, 0))).toEqual({ run: 0, stolenMsPerSecond: 5 });
+  });
+
+  it('measures a disturbed run again and keeps the disturbed one beside the result', async () => {
+    expect(await leastDisturbed(runs(DISTURBED_STEAL_MS_PER_S + 1, 3, 0))).toEqual({ run: 1, stolenMsPerSecond: 3, disturbed: [{ run: 0, stolenMsPerSecond: DISTURBED_STEAL_MS_PER_S + 1 }] });
+  });
+
+  it(`stops after ${REMEASURES} more runs and returns the least disturbed of them all`, async () => {
+    const result = await leastDisturbed(runs(800, 300, 600, 0));
+    expect(result.run).toBe(1);
+    expect(result.disturbed?.map((r) => r.run)).toEqual([0, 2]);
+  });
+
+  it('treats a machine without steal accounting (NaN) as undisturbed', async () => {
+    expect(await leastDisturbed(runs(NaN, 0))).toEqual({ run: 0, stolenMsPerSecond: NaN });
+  });
+});
+
+describe('describeSteal', () => {
+  it('names the stolen time and each disturbed run with its own figure', () => {
+    const f = { stolenMsPerSecond: 2.5, p99: 30, disturbed: [{ stolenMsPerSecond: 600, p99: 150 }] };
+    expect(describeSteal(f, (d) => `p99 ${d.p99} ms`)).toBe(' (stolen 2.5 ms/s; other runs: p99 150 ms at 600 ms/s)');
+    expect(describeSteal({ stolenMsPerSecond: 0 }, () => 'x')).toBe(' (stolen 0 ms/s)');
+    expect(describeSteal({ stolenMsPerSecond: NaN }, () => 'x')).toBe('');
   });
 });
