@@ -80,7 +80,8 @@ export function stealWatch(): () => number {
 /**
  * Stolen time above this during a measured stretch (ms per second over both cores, 5% of the build
  * VM) means another guest had the cores: the figure says more about the neighbour than about us.
- * Quiet stretches read 0-20 ms/s there; disturbed ones 200-850 ms/s, with latencies 5-20x higher.
+ * On the build VM stretches read 0-70 ms/s when the neighbours were quiet and 140-1,100 ms/s when
+ * not, with latency percentiles four to seven times higher.
  */
 export const DISTURBED_STEAL_MS_PER_S = 100;
 /** Measurements again after a disturbed one, at most. */

@@ -11,7 +11,9 @@
  * own also taps the canonical events and intents to time tick -> event and tick -> intent; the other
  * phases leave those taps out, as they load the shared cores.
  * Each phase also reports the CPU milliseconds every process spent per 1,000 ticks (from /proc),
- * which on a shared machine says more about capacity than wall-clock latency does.
+ * which on a shared machine says more about capacity than wall-clock latency does, and the CPU time
+ * the hypervisor gave to other guests meanwhile; a phase or probe that lost too much of it is
+ * measured again (harness.ts leastDisturbed).
  *
  * Sustained rate: the highest rate at which the pipeline keeps up. A probe publishes at a fixed rate
  * for PROBE_SECONDS, then times how long every durable of the pipeline (raw, both market fan-outs,

@@ -2,7 +2,8 @@
  * `npm run bench`: prints every figure and writes them all to bench/results/latest.json.
  * Sections: backtest throughput (bars/s, quotes/s, memory); tick-to-fill latency over loopback NATS
  * through the three worker processes; Lambda bundle sizes and cold init. `npm run bench -- backtest`
- * runs one section. Every run first probes the machine (machine.ts), whatever the sections.
+ * runs one section. Every run first probes the machine (machine.ts), whatever the sections, and every
+ * measured stretch reports the CPU time the hypervisor stole during it (harness.ts stealWatch).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
