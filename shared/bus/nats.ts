@@ -284,7 +284,8 @@ interface Delivery {
  * published and an ack-all consumer has no per-message "do not redeliver" other than the ack.
  */
 class CumulativeAcks {
-  private queue: Delivery[] = [];
+  /** Deliveries from `head` on are still tracked; the ones before are cleared, not kept until the next compaction (thousands, promoted by every collection meanwhile). */
+  private queue: (Delivery | undefined)[] = [];
   private head = 0;
   private newest: string | undefined;
   private scheduled = false;
@@ -299,7 +300,10 @@ class CumulativeAcks {
 
   settle(d: Delivery): void {
     d.done = true;
-    while (this.head < this.queue.length && this.queue[this.head].done) this.newest = this.queue[this.head++].ackSubject;
+    for (let next = this.queue[this.head]; next?.done; next = this.queue[this.head]) {
+      this.newest = next.ackSubject;
+      this.queue[this.head++] = undefined;
+    }
     if (this.head > 4_096 && this.head * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.head);
       this.head = 0;
