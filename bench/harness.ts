@@ -1,4 +1,4 @@
-/** What the latency bench and the transport floor share: child processes, the clock, histograms, pacing and per-process CPU from /proc. */
+/** What the bench sections share: child processes, the clock, histograms, pacing, per-process CPU and the VM's stolen time from /proc. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
@@ -38,14 +38,21 @@ export async function pace(rate: number, total: number, publish: (n: number) => 
 
 const CLOCK_TICKS = 100;
 
-/** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
-export function cpuSeconds(pid: number): number {
+/** A reading parsed from a /proc file (Linux); NaN when the file is gone (the process exited) or unreadable. */
+function procReading(path: string, parse: (text: string) => number): number {
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (process.env.BENCH_CPU_FIELD === 'sys' ? Number(fields[12]) : Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+    return parse(readFileSync(path, 'utf8'));
   } catch {
     return NaN;
   }
+}
+
+/** CPU seconds (user + system) a process has used so far. */
+export function cpuSeconds(pid: number): number {
+  return procReading(`/proc/${pid}/stat`, (text) => {
+    const fields = text.split(') ')[1].split(' ');
+    return (process.env.BENCH_CPU_FIELD === 'sys' ? Number(fields[12]) : Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  });
 }
 
 /**
@@ -64,13 +71,7 @@ export function stolenSeconds(procStat: string): number {
  * stretch reports what the hypervisor took during it.
  */
 export function stealWatch(): () => number {
-  const read = (): number => {
-    try {
-      return stolenSeconds(readFileSync('/proc/stat', 'utf8'));
-    } catch {
-      return NaN;
-    }
-  };
+  const read = (): number => procReading('/proc/stat', stolenSeconds);
   const s0 = read();
   const t0 = performance.now();
   // The kernel counts in 10 ms ticks: one decimal is more than the reading holds.
@@ -112,11 +113,7 @@ export function describeSteal<R extends { readonly stolenMsPerSecond?: number }>
 
 /** Write system calls a process has made so far (each one a loopback send, and a wake-up of its reader). */
 export function writeCalls(pid: number): number {
-  try {
-    return Number(/syscw: (\d+)/.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1] ?? NaN);
-  } catch {
-    return NaN;
-  }
+  return procReading(`/proc/${pid}/io`, (text) => Number(/syscw: (\d+)/.exec(text)?.[1] ?? NaN));
 }
 
 /** The server process (nats-server, redis-server) listening on `port`: the test helpers do not expose their pids. */

@@ -59,6 +59,16 @@ const FLOOR_SPIN_US = (process.env.BENCH_FLOOR_SPIN_US ?? '15,30').split(',').ma
 /** The issue's sustained-rate target: probed on its own when the search does not land on it. */
 const TARGET_SUSTAINED = 50_000;
 
+/** One sustained-rate probe as latest.json records it (`disturbed`: the probes at that rate the hypervisor disturbed, see harness.ts leastDisturbed). */
+export interface SustainedProbe {
+  readonly ticksPerSecond: number;
+  readonly drainMs: number;
+  readonly cancelled: number;
+  readonly keepsUp: boolean;
+  readonly stolenMsPerSecond: number;
+  readonly disturbed?: readonly Pick<SustainedProbe, 'drainMs' | 'stolenMsPerSecond'>[];
+}
+
 interface Phase {
   readonly rate: number;
   /** Measured seconds, after `warmupSeconds` at the same rate whose ticks count for nothing (JIT and heap settle at the new rate). */
@@ -302,7 +312,7 @@ export async function runLatencyBench(): Promise<Record<string, unknown>> {
     const at10k = await runPhase(AT_10K);
     const stagesAt10k = await runPhase({ rate: 10_000, seconds: 5, warmupSeconds: 1, stageTaps: true });
 
-    const probes: { ticksPerSecond: number; drainMs: number; cancelled: number; keepsUp: boolean; stolenMsPerSecond: number; disturbed?: { drainMs: number; stolenMsPerSecond: number }[] }[] = [];
+    const probes: SustainedProbe[] = [];
     const keepsUp = async (rate: number): Promise<boolean> => {
       const r = await runPhase({ rate, seconds: PROBE_SECONDS });
       const ok = r.backlogAfter === 0 && r.drainMs <= KEEPS_UP_DRAIN_MS && r.cancelled === 0;

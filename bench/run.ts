@@ -10,18 +10,9 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { runBacktestBench } from './backtest.ts';
 import { runBundleBench } from './bundles.ts';
-import { runLatencyBench } from './latency.ts';
+import { runLatencyBench, type SustainedProbe } from './latency.ts';
 import { describeSteal } from './harness.ts';
 import { probeMachine } from './machine.ts';
-
-interface Probe {
-  readonly ticksPerSecond: number;
-  readonly drainMs: number;
-  readonly cancelled: number;
-  readonly keepsUp: boolean;
-  readonly stolenMsPerSecond: number;
-  readonly disturbed?: readonly Pick<Probe, 'drainMs' | 'stolenMsPerSecond'>[];
-}
 
 type Section = (log: (line: string) => void) => Promise<Record<string, unknown>>;
 
@@ -46,7 +37,7 @@ const SECTIONS: Record<string, Section> = {
     for (const [name, f] of Object.entries(figures as Record<string, Stolen & { p50_ms?: number; p999_ms?: number; ticksPerSecond?: number; messagesPerSecond?: number }>)) {
       if (f && typeof f === 'object' && f.p50_ms !== undefined) log(`${name.padEnd(10)} ${f.ticksPerSecond} ticks/s: tick-to-fill p50 ${f.p50_ms} ms, p99 ${f.p99_ms} ms, p99.9 ${f.p999_ms} ms${stolen(f)}`);
       else if (name === 'sustained') {
-        const t = (f as { atTarget: Probe }).atTarget;
+        const t = (f as { atTarget: SustainedProbe }).atTarget;
         log(`sustained  ${f.ticksPerSecond} ticks/s end to end through three workers`);
         log(`target     ${t.ticksPerSecond} ticks/s: ${t.keepsUp ? 'keeps up' : 'falls behind'} (drained in ${t.drainMs} ms, ${t.cancelled} orders cancelled as late)${describeSteal(t, (d) => `drained in ${d.drainMs} ms`)}`);
       }
