@@ -24,11 +24,10 @@ const CPU_ITERATIONS = 100_000;
 const NATS_REQUESTS = 5_000;
 const NATS_PUBLISHES = 500_000;
 const JS_PUBLISHES = 20_000;
-const JS_IN_FLIGHT = 100;
 const NATS_PAYLOAD_BYTES = 128;
 
 /** What the hot-path issue measured "here" with nats.js against the Debian nats-server, next to its targets. */
-export const ISSUE_REFERENCE = { requestReplyMs: { p50: 0.34, p99: 0.74 }, corePublishPerSecond: 800_000, jetStreamPublishPerSecond: 17_000 } as const;
+export const ISSUE_REFERENCE = { requestReplyMs: { p50: 0.34, p99: 0.74 }, corePublishPerSecond: 800_000, jetStreamPublishPerSecond: 17_000, jetStreamInFlight: 100 } as const;
 
 /** A peer process that echoes every chunk it reads, on a free loopback port it prints once listening. */
 const ECHO_PEER = `
@@ -95,8 +94,8 @@ async function wakeRoundTrips(socket: Socket): Promise<{ rtt: number[]; write: n
 /**
  * Back-to-back core requests to an echoing subscriber on another connection; core publishes of
  * NATS_PAYLOAD_BYTES until the server has them all (flush); JetStream publishes to a memory stream,
- * each awaiting its ack, JS_IN_FLIGHT at a time. The server is the bench's own (tests' launcher:
- * GOMAXPROCS=1, as local mode runs it beside the workers).
+ * each awaiting its ack, as many at a time as the issue had in flight. The server is the bench's
+ * own (tests' launcher: GOMAXPROCS=1, as local mode runs it beside the workers).
  */
 async function natsReference(): Promise<MachineProbe['nats']> {
   const server = await startNatsServer();
@@ -129,7 +128,7 @@ async function natsReference(): Promise<MachineProbe['nats']> {
         await js.publish('probe.js', payload);
       }
     };
-    await Promise.all(Array.from({ length: JS_IN_FLIGHT }, publisher));
+    await Promise.all(Array.from({ length: ISSUE_REFERENCE.jetStreamInFlight }, publisher));
     const jetStreamPublishPerSecond = Math.round(JS_PUBLISHES / ((performance.now() - t0) / 1_000));
     return { requestReplyMs: { p50: quantile(rtt, 0.5, 100), p99: quantile(rtt, 0.99, 100) }, corePublishPerSecond, jetStreamPublishPerSecond };
   } finally {

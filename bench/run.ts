@@ -73,7 +73,7 @@ async function main(): Promise<void> {
   const r = ISSUE_REFERENCE;
   process.stdout.write(
     `== machine\n  bar JSON round trip ${probe.barJsonRoundTripUs} µs; loopback wake-up round trip p50 ${probe.wakeRoundTripUs.p50} µs, p99 ${probe.wakeRoundTripUs.p99} µs (write call p50 ${probe.loopbackWriteUs.p50} µs)${stolen(probe)}\n` +
-      `  nats.js: request/reply p50 ${n.requestReplyMs.p50} ms, p99 ${n.requestReplyMs.p99} ms; core publish ${n.corePublishPerSecond.toLocaleString('en')} msg/s; JetStream publish (acked, 100 in flight) ${n.jetStreamPublishPerSecond.toLocaleString('en')} msg/s\n` +
+      `  nats.js: request/reply p50 ${n.requestReplyMs.p50} ms, p99 ${n.requestReplyMs.p99} ms; core publish ${n.corePublishPerSecond.toLocaleString('en')} msg/s; JetStream publish (acked, ${r.jetStreamInFlight} in flight) ${n.jetStreamPublishPerSecond.toLocaleString('en')} msg/s\n` +
       `  (the hot-path issue's machine: ${r.requestReplyMs.p50} / ${r.requestReplyMs.p99} ms; ${r.corePublishPerSecond.toLocaleString('en')} msg/s; ${r.jetStreamPublishPerSecond.toLocaleString('en')} msg/s)\n`,
   );
   const results: Record<string, unknown> = {
