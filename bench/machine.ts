@@ -99,9 +99,13 @@ async function wakeRoundTrips(socket: Socket): Promise<{ rtt: number[]; write: n
  */
 async function natsReference(): Promise<MachineProbe['nats']> {
   const server = await startNatsServer();
-  const requester = await connectNats({ servers: server.url });
-  const responder = await connectNats({ servers: server.url });
+  // Stopped whatever fails: a server left running would load the cores of every later measurement.
+  const connections = [];
   try {
+    const requester = await connectNats({ servers: server.url });
+    connections.push(requester);
+    const responder = await connectNats({ servers: server.url });
+    connections.push(responder);
     const payload = new Uint8Array(NATS_PAYLOAD_BYTES);
     responder.subscribe('probe.echo', { callback: (_err, msg) => msg.respond(msg.data) });
     await responder.flush();
@@ -132,7 +136,7 @@ async function natsReference(): Promise<MachineProbe['nats']> {
     const jetStreamPublishPerSecond = Math.round(JS_PUBLISHES / ((performance.now() - t0) / 1_000));
     return { requestReplyMs: { p50: quantile(rtt, 0.5, 100), p99: quantile(rtt, 0.99, 100) }, corePublishPerSecond, jetStreamPublishPerSecond };
   } finally {
-    await Promise.all([requester.close(), responder.close()]);
+    await Promise.all(connections.map((c) => c.close()));
     await server.stop();
   }
 }
